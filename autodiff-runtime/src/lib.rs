@@ -1,0 +1,2 @@
+//! Runtime of the `autodiff` crate.
+#![forbid(unsafe_code)]
