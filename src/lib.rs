@@ -1,5 +1,84 @@
-//! Source-transformation automatic differentiation for ordinary Rust functions.
+//! Compile-time automatic differentiation of ordinary Rust functions, on stable Rust.
+//!
+//! Annotate a function over `f64` with [`differentiate`] and its derivatives are generated
+//! beside it as Rust source: forward mode over dual numbers and reverse mode over
+//! backpropagators, with no runtime tape for straight-line and branching code.
+//!
+//! ```
+//! use autodiff::differentiate;
+//!
+//! #[differentiate]
+//! fn model(a: f64, x: f64) -> f64 {
+//!     a * x.sin()
+//! }
+//!
+//! let (value, [da, dx]) = model_grad(2.0, 0.5);
+//! assert!((value - 2.0 * 0.5f64.sin()).abs() < 1e-15);
+//! assert!((da - 0.5f64.sin()).abs() < 1e-15);
+//! assert!((dx - 2.0 * 0.5f64.cos()).abs() < 1e-15);
+//! ```
+//!
+//! # The generated API
+//!
+//! For `#[differentiate] fn f(x: f64, y: f64) -> f64`, the original `f` stays as written and
+//! these siblings appear beside it, with the same visibility:
+//!
+//! | item | what it computes |
+//! |---|---|
+//! | `f_generic::<S: Real>(x: S, y: S) -> S` | `f` over any scalar of the runtime: `f64`, `f32`, [`Dual`], nested duals, or your own type |
+//! | `f_jvp(x, dx, y, dy) -> (f64, f64)` | forward mode: the value and the derivative along `(dx, dy)` |
+//! | `f_vjp(x, y) -> (f64, impl Fn(f64) -> [f64; 2])` | reverse mode: the value and the backpropagator, mapping an output sensitivity to input sensitivities; the forward sweep runs once, each call of the backpropagator runs only the reverse sweep |
+//! | `f_grad(x, y) -> (f64, [f64; 2])` | value and gradient, from one reverse sweep |
+//! | `f_hessian(x, y) -> [[f64; 2]; 2]` | second derivatives, through nested dual numbers |
+//!
+//! A function returning several values (`-> (f64, f64)` or `-> [f64; M]`) gets
+//! `f_jacobian(..) -> [[f64; N]; M]` instead of `_grad` and `_hessian`; its `_jvp` returns the
+//! values and the tangents in the same shape, and its backpropagator takes the output
+//! sensitivities in that shape.
+//!
+//! Parameters that are not `f64` (integers, `bool`, references to data) are passed through
+//! and get no slot in the gradient. An `f64` parameter marked `#[constant]` is treated the
+//! same way:
+//!
+//! ```
+//! use autodiff::differentiate;
+//!
+//! #[differentiate]
+//! fn scaled_square(x: f64, #[constant] scale: f64, flip: bool) -> f64 {
+//!     let s = if flip { -x } else { x };
+//!     scale * s * s
+//! }
+//!
+//! let (_, [dx]) = scaled_square_grad(3.0, 0.5, true);
+//! assert!((dx - 3.0).abs() < 1e-15);
+//! ```
+//!
+//! # The supported language
+//!
+//! `let` (with or without a type, `mut`, shadowing), assignment and `+= -= *= /=`, blocks,
+//! arithmetic, float literals, `std::f64::consts` and your own `const`s, every function of the
+//! [rule table](rules) in both call forms (`x.sin()` and `f64::sin(x)`), `if`/`else if`/`else`
+//! as statements and as expressions, comparisons and `&& || !` in conditions, `match` on
+//! values that are not floats, early `return`, `as f64` casts of integers, and calls of other
+//! `#[differentiate]` functions anywhere in the crate (reverse mode calls the callee's
+//! backpropagator; nothing is replayed).
+//!
+//! Anything else is a compile error at the offending code, naming the construct and what to
+//! write instead; every such error in a function is reported in one build.
+//!
+//! # How reverse mode is generated
+//!
+//! The forward sweep is the function in three-address form, keeping each value that the reverse
+//! sweep needs in its own immutable local (reads of a mutable variable that a later adjoint needs
+//! are copied first). The backpropagator is a closure over those locals that runs one adjoint
+//! statement per operation, in reverse order, accumulating each adjoint in a local `f64`, so a
+//! shared subexpression costs one adjoint and nothing is allocated. An `if` or `match` records
+//! the branch it took; the reverse sweep takes the same branch.
 #![forbid(unsafe_code)]
 
 pub use autodiff_macro::differentiate;
 pub use autodiff_runtime::*;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -1,12 +1,69 @@
 //! The `#[differentiate]` attribute of the `autodiff` crate.
 //!
-//! Users depend on `autodiff`, which re-exports this macro; see that crate's documentation.
+//! Users depend on `autodiff`, which re-exports this macro and documents the generated API.
+//! The pipeline, one module per stage: [`lower`] (syntax → [`model`], reporting unsupported
+//! code), [`infer`] (types and activity), then the emitters: [`forward`] (the generic version,
+//! forward mode through dual numbers), [`reverse`] (the pullback, reverse mode as generated
+//! source), and [`api`] (the public `_jvp`, `_vjp`, `_grad`, `_jacobian`, `_hessian`).
 #![forbid(unsafe_code)]
 
-use proc_macro::TokenStream;
+mod api;
+mod errors;
+mod forward;
+mod infer;
+mod lower;
+mod model;
+mod print;
+mod reverse;
+mod rules;
 
-/// Generates derivative code for the annotated function at compile time.
+use proc_macro::TokenStream;
+use quote::quote;
+
+/// Generates derivative code for the annotated function at compile time; see the `autodiff`
+/// crate's documentation for the generated API and the supported language.
 #[proc_macro_attribute]
-pub fn differentiate(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let item = syn::parse_macro_input!(item as syn::ItemFn);
+    expand(args, item).into()
 }
+
+fn expand(args: proc_macro2::TokenStream, mut item: syn::ItemFn) -> proc_macro2::TokenStream {
+    let mut errors = errors::Errors::default();
+    if !args.is_empty() {
+        errors.push(
+            syn::spanned::Spanned::span(&args),
+            "`#[differentiate]` takes no arguments; mark data parameters with `#[constant]`",
+        );
+    }
+    let model = lower::lower(&item, &mut errors);
+    strip_param_attrs(&mut item);
+    let Some(mut model) = model else {
+        let errs = errors.to_compile_errors();
+        return quote!(#item #errs);
+    };
+    infer::infer(&mut model, &mut errors);
+    if !errors.is_empty() {
+        let errs = errors.to_compile_errors();
+        let stubs = api::stubs(&model);
+        return quote!(#item #errs #stubs);
+    }
+    let pullback = reverse::pullback_fn(&model);
+    let api = api::api_fns(&model);
+    quote! {
+        #item
+        #pullback
+        #api
+    }
+}
+
+/// Removes our `#[constant]` markers so the original function compiles as written.
+fn strip_param_attrs(item: &mut syn::ItemFn) {
+    for input in &mut item.sig.inputs {
+        if let syn::FnArg::Typed(pt) = input {
+            pt.attrs.retain(|a| !a.path().is_ident(lower::CONSTANT_ATTR));
+        }
+    }
+}
+

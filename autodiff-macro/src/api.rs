@@ -1,0 +1,419 @@
+//! The public siblings of an annotated function `f`: `f_jvp`, `f_vjp`, `f_grad` or
+//! `f_jacobian`, and `f_hessian`. They are thin wrappers over the two generated bodies,
+//! `f_generic` (forward mode through dual numbers) and `__f_pullback` (reverse mode).
+
+use crate::forward::ret_type;
+use crate::model::*;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+/// A generated function: its attributes and signature, and its body.
+pub struct Generated {
+    pub head: TokenStream,
+    pub body: TokenStream,
+}
+
+impl Generated {
+    pub fn full(&self) -> TokenStream {
+        let (head, body) = (&self.head, &self.body);
+        quote!(#head { #body })
+    }
+
+    /// The same signature with a body that is never run: emitted after a reported error so
+    /// that callers of the siblings see that error rather than a cascade of missing items.
+    pub fn stub(&self) -> TokenStream {
+        let head = &self.head;
+        quote! {
+            #[allow(unused_variables, unreachable_code)]
+            #head {
+                ::core::unreachable!("`#[differentiate]` reported an error for this function")
+            }
+        }
+    }
+}
+
+fn siblings(f: &Function) -> Vec<Generated> {
+    let arrays = f.params.iter().any(|p| is_array(f, p));
+    let mut out = vec![crate::forward::generic_fn(f), vjp(f)];
+    match f.ret {
+        RetShape::Scalar => {
+            out.push(grad(f));
+            if !arrays {
+                out.push(hessian(f));
+            }
+        }
+        _ if !arrays => out.push(jacobian(f)),
+        _ => {}
+    }
+    out.push(jvp(f));
+    out
+}
+
+pub fn api_fns(f: &Function) -> TokenStream {
+    siblings(f).iter().map(Generated::full).collect()
+}
+
+/// Stubs for every sibling (the pullback is private and has no callers outside generated code
+/// that would compile anyway).
+pub fn stubs(f: &Function) -> TokenStream {
+    siblings(f)
+        .iter()
+        .filter(|g| !g.head.to_string().contains("impl Fn"))
+        .map(Generated::stub)
+        .collect()
+}
+
+fn is_differentiated(f: &Function, p: &Param) -> bool {
+    matches!(
+        f.vars[p.var].kind,
+        VarKind::Param {
+            differentiated: true,
+            ..
+        }
+    )
+}
+
+fn is_array(f: &Function, p: &Param) -> bool {
+    matches!(f.vars[p.var].ty, Ty::FloatArray(_))
+}
+
+/// Differentiated scalar parameters: the entries of the returned gradient.
+fn scalar_slots(f: &Function) -> usize {
+    f.params
+        .iter()
+        .filter(|p| is_differentiated(f, p) && !is_array(f, p))
+        .count()
+}
+
+/// `&[f64; N]` (as opposed to a slice or a `Vec`).
+fn is_fixed_array(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(r) => matches!(&*r.elem, syn::Type::Array(_)),
+        t => matches!(t, syn::Type::Array(_)),
+    }
+}
+
+/// `3`, not `3usize`, in generated code.
+pub fn lit(n: usize) -> proc_macro2::Literal {
+    proc_macro2::Literal::usize_unsuffixed(n)
+}
+
+fn mixed(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+fn adj_ty(ret: RetShape) -> TokenStream {
+    ret_type(ret, quote!(f64))
+}
+
+/// The name of the buffer that goes with parameter `id`: `dx`, or `x_tangent` if `dx` is
+/// taken.
+fn shadow_ident(f: &Function, id: &Ident) -> Ident {
+    let d = format!("d{id}");
+    let taken = f.params.iter().any(|p| f.vars[p.var].ident == d);
+    if taken {
+        format_ident!("{}_tangent", id)
+    } else {
+        format_ident!("d{}", id)
+    }
+}
+
+/// The lifetime parameter of a reverse-mode wrapper whose parameters borrow, and the bound
+/// of its backpropagator (which may keep those borrows).
+fn lifetimes(f: &Function) -> (Option<TokenStream>, Option<TokenStream>) {
+    let refs = f.params.iter().any(|p| crate::reverse::has_reference(&p.ty));
+    (refs.then(|| quote!(<'ad>)), refs.then(|| quote!(+ 'ad)))
+}
+
+fn decls_with_lifetimes(f: &Function) -> Vec<TokenStream> {
+    f.params
+        .iter()
+        .map(|p| {
+            let id = &f.vars[p.var].ident;
+            let ty = crate::reverse::with_lifetime(&p.ty);
+            quote!(#id: #ty)
+        })
+        .collect()
+}
+
+fn vjp(f: &Function) -> Generated {
+    let (_, args) = params(f);
+    let decls = decls_with_lifetimes(f);
+    let (lifetime, bound) = lifetimes(f);
+    let n = lit(scalar_slots(f));
+    let name = format_ident!("{}_vjp", f.name);
+    let pullback = format_ident!("__{}_pullback", f.name);
+    let vis = &f.vis;
+    let ret = ret_type(f.ret, quote!(f64));
+    let adj = adj_ty(f.ret);
+    let mut slots = Vec::new();
+    let mut grads = Vec::new();
+    let mut buffers = Vec::new();
+    let mut buffer_tys = Vec::new();
+    let mut buffer_args = Vec::new();
+    let mut checks = Vec::new();
+    let mut lens = Vec::new();
+    for (i, p) in f.params.iter().enumerate() {
+        let id = &f.vars[p.var].ident;
+        match (is_differentiated(f, p), is_array(f, p)) {
+            (true, true) => {
+                let b = shadow_ident(f, id);
+                let ty = crate::reverse::shadow_type(&p.ty, true);
+                let len = mixed(&format!("__len{i}"));
+                lens.push(quote!(let #len = #id.len();));
+                let msg = format!(
+                    "{name}: the derivative buffer of `{id}` has length {{}} but `{id}` has length {{}}"
+                );
+                checks.push(quote!(::core::assert_eq!(#b.len(), #len, #msg, #b.len(), #len);));
+                buffers.push(quote!(#b: #ty));
+                buffer_tys.push(ty);
+                buffer_args.push(quote!(#b));
+            }
+            (true, false) => {
+                let g = mixed(&format!("__g{i}"));
+                slots.push(quote!(#g));
+                grads.push(g);
+            }
+            (false, true) => {}
+            (false, false) => slots.push(quote!(_)),
+        }
+    }
+    let doc = format!(
+        "Reverse mode of [`{0}`]: its value and the backpropagator. The backpropagator maps a \
+         sensitivity of the output to the sensitivities of the differentiated scalar \
+         parameters, and adds those of each differentiated array parameter into the buffer \
+         passed for it. The forward sweep runs once, here; each call of the backpropagator \
+         runs only the reverse sweep.",
+        f.name
+    );
+    Generated {
+        head: quote! {
+            #[doc = #doc]
+            #[inline]
+            #vis fn #name #lifetime(#(#decls),*)
+                -> (#ret, impl Fn(#adj, #(#buffer_tys),*) -> [f64; #n] #bound)
+        },
+        body: quote! {
+            #(#lens)*
+            let (value, back) = #pullback(#(#args),*);
+            (value, move |sensitivity: #adj, #(#buffers),*| {
+                #(#checks)*
+                let (#(#slots,)*) = back(sensitivity, #(#buffer_args),*);
+                [#(#grads),*]
+            })
+        },
+    }
+}
+
+fn grad(f: &Function) -> Generated {
+    let n = scalar_slots(f);
+    let name = format_ident!("{}_grad", f.name);
+    let vjp = format_ident!("{}_vjp", f.name);
+    let vis = &f.vis;
+    let mut decls = Vec::new();
+    let mut args = Vec::new();
+    let mut buffers = Vec::new();
+    let mut zeroing = Vec::new();
+    for p in &f.params {
+        let id = &f.vars[p.var].ident;
+        let ty = &p.ty;
+        decls.push(quote!(#id: #ty));
+        args.push(quote!(#id));
+        if is_differentiated(f, p) && is_array(f, p) {
+            let b = shadow_ident(f, id);
+            let bty = crate::reverse::shadow_type(&p.ty, true);
+            decls.push(quote!(#b: #bty));
+            buffers.push(quote!(&mut *#b));
+            zeroing.push(quote!(::autodiff::__private::Zero::zero(&mut *#b);));
+        }
+    }
+    let (ret, value) = if n == 0 && !buffers.is_empty() {
+        (quote!(f64), quote!({ back(1.0, #(#buffers),*); value }))
+    } else {
+        let n = lit(n);
+        (quote!((f64, [f64; #n])), quote!((value, back(1.0, #(#buffers),*))))
+    };
+    let doc = if buffers.is_empty() {
+        format!(
+            "Value and gradient of [`{}`] with respect to its {n} differentiated parameter(s), \
+             from one reverse sweep.",
+            f.name
+        )
+    } else {
+        format!(
+            "Value and gradient of [`{}`], from one reverse sweep: the derivatives with respect \
+             to each differentiated array parameter are written into the buffer that follows it \
+             (overwriting it), those with respect to differentiated scalars are returned.",
+            f.name
+        )
+    };
+    Generated {
+        head: quote! {
+            #[doc = #doc]
+            #[inline]
+            #vis fn #name(#(#decls),*) -> #ret
+        },
+        body: quote! {
+            #(#zeroing)*
+            let (value, back) = #vjp(#(#args),*);
+            #value
+        },
+    }
+}
+
+fn jacobian(f: &Function) -> Generated {
+    let (decls, args) = params(f);
+    let n = lit(f.differentiated_params().len());
+    let m = lit(f.ret.len());
+    let name = format_ident!("{}_jacobian", f.name);
+    let vjp = format_ident!("{}_vjp", f.name);
+    let vis = &f.vis;
+    let rows = (0..f.ret.len()).map(|i| {
+        let unit = (0..f.ret.len()).map(|j| if i == j { quote!(1.0) } else { quote!(0.0) });
+        match f.ret {
+            RetShape::Tuple(_) => quote!(back((#(#unit,)*))),
+            _ => quote!(back([#(#unit),*])),
+        }
+    });
+    let doc = format!(
+        "The {m}×{n} Jacobian of [`{}`]: row i is the gradient of output i, from one forward \
+         sweep and {m} reverse sweeps.",
+        f.name
+    );
+    Generated {
+        head: quote! {
+            #[doc = #doc]
+            #vis fn #name(#(#decls),*) -> [[f64; #n]; #m]
+        },
+        body: quote! {
+            let (_, back) = #vjp(#(#args),*);
+            [#(#rows),*]
+        },
+    }
+}
+
+fn jvp(f: &Function) -> Generated {
+    let name = format_ident!("{}_jvp", f.name);
+    let generic = format_ident!("{}_generic", f.name);
+    let vis = &f.vis;
+    let mut decls = Vec::new();
+    let mut args = Vec::new();
+    let mut seeds = Vec::new();
+    for (i, p) in f.params.iter().enumerate() {
+        let v = &f.vars[p.var];
+        let id = &v.ident;
+        let ty = &p.ty;
+        decls.push(quote!(#id: #ty));
+        let d = shadow_ident(f, id);
+        match (is_differentiated(f, p), v.ty) {
+            (true, Ty::FloatArray(_)) => {
+                let dty = crate::reverse::shadow_type(&p.ty, false);
+                decls.push(quote!(#d: #dty));
+                let seeded = mixed(&format!("__seeded{i}"));
+                let msg = format!(
+                    "{name}: the tangent of `{id}` has length {{}} but `{id}` has length {{}}"
+                );
+                let by_ref = matches!(p.ty, syn::Type::Reference(_));
+                let seeding = match (v.ty, by_ref) {
+                    (Ty::FloatArray(2), _) => quote!(seed_rows(#id, #d)),
+                    (_, false) => quote!(seed_array(&#id, #d)),
+                    (_, true) if is_fixed_array(&p.ty) => quote!(seed_array(#id, #d)),
+                    (_, true) => quote!(seed_slice(#id, #d)),
+                };
+                seeds.push(quote! {
+                    ::core::assert_eq!(#d.len(), #id.len(), #msg, #d.len(), #id.len());
+                    let #seeded = ::autodiff::__private::#seeding;
+                });
+                args.push(if by_ref {
+                    quote!(&#seeded)
+                } else {
+                    quote!(#seeded)
+                });
+            }
+            (true, _) => {
+                decls.push(quote!(#d: f64));
+                args.push(quote!(::autodiff::Dual::new(#id, [#d])));
+            }
+            (false, Ty::Float) => args.push(quote!(::autodiff::Dual::constant(#id))),
+            (false, _) => args.push(quote!(#id)),
+        }
+    }
+    let ret = ret_type(f.ret, quote!(f64));
+    let split = match f.ret {
+        RetShape::Scalar => quote!((r.re, r.eps[0])),
+        RetShape::Tuple(m) => {
+            let idx = (0..m).map(syn::Index::from);
+            let idx2 = idx.clone();
+            quote!(((#(r.#idx.re,)*), (#(r.#idx2.eps[0],)*)))
+        }
+        RetShape::Array(_) => quote!((r.map(|d| d.re), r.map(|d| d.eps[0]))),
+    };
+    let doc = format!(
+        "Forward mode of [`{}`]: its value and its directional derivative along the tangents \
+         (each tangent follows its parameter), from one evaluation over dual numbers.",
+        f.name
+    );
+    Generated {
+        head: quote! {
+            #[doc = #doc]
+            #[inline]
+            #vis fn #name(#(#decls),*) -> (#ret, #ret)
+        },
+        body: quote! {
+            #(#seeds)*
+            let r = #generic::<::autodiff::Dual<f64, 1>>(#(#args),*);
+            #split
+        },
+    }
+}
+
+fn hessian(f: &Function) -> Generated {
+    let (decls, _) = params(f);
+    let n = lit(f.differentiated_params().len());
+    let name = format_ident!("{}_hessian", f.name);
+    let generic = format_ident!("{}_generic", f.name);
+    let vis = &f.vis;
+    let mut slot = 0usize;
+    let args = f.params.iter().map(|p| {
+        let v = &f.vars[p.var];
+        let id = &v.ident;
+        if is_differentiated(f, p) {
+            let i = lit(slot);
+            slot += 1;
+            quote!(::autodiff::__private::hessian_seed::<#n>(#id, #i))
+        } else if v.ty == Ty::Float {
+            quote!(::autodiff::__private::hessian_constant::<#n>(#id))
+        } else {
+            quote!(#id)
+        }
+    });
+    let args: Vec<_> = args.collect();
+    let doc = format!(
+        "The {n}×{n} Hessian of [`{}`] with respect to its differentiated parameters, from one \
+         evaluation over nested dual numbers.",
+        f.name
+    );
+    Generated {
+        head: quote! {
+            #[doc = #doc]
+            #vis fn #name(#(#decls),*) -> [[f64; #n]; #n]
+        },
+        body: quote! {
+            let r = #generic::<::autodiff::Dual<::autodiff::Dual<f64, #n>, #n>>(#(#args),*);
+            ::autodiff::__private::hessian_matrix(r)
+        },
+    }
+}
+
+/// `x: f64, n: usize, ...` as declared (without `mut`), and the argument list.
+fn params(f: &Function) -> (Vec<TokenStream>, Vec<Ident>) {
+    f.params
+        .iter()
+        .map(|p| {
+            let id = f.vars[p.var].ident.clone();
+            let ty = &p.ty;
+            (quote!(#id: #ty), id)
+        })
+        .unzip()
+}

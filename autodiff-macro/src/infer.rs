@@ -1,0 +1,431 @@
+//! Type and activity inference over the model.
+//!
+//! The macro sees no types but the ones written, so it infers the rest the way a reader does:
+//! `2.0` is a float, `x.len()` is not, a variable used in float arithmetic is a float. A float
+//! is *active* when it depends on a differentiated parameter; only active values get adjoints
+//! and tangents. Both facts are fixed points over all assignments of the function, since a
+//! `let mut s = 0.0;` can become active later in a loop or branch.
+
+use crate::errors::Errors;
+use crate::lower::collect_refs;
+use crate::model::*;
+
+pub fn infer(f: &mut Function, errors: &mut Errors) {
+    let Function { vars, body, .. } = f;
+    loop {
+        let mut cx = Infer {
+            vars,
+            changed: false,
+        };
+        cx.block(body);
+        if !cx.changed {
+            break;
+        }
+    }
+    check_block(body, vars, errors);
+}
+
+/// The type of an expression, from what is known of its parts.
+pub fn type_of(e: &Expr, vars: &[Var]) -> Ty {
+    match &e.kind {
+        ExprKind::Lit(syn::Lit::Float(_)) => Ty::Float,
+        ExprKind::Lit(syn::Lit::Int(i)) => match i.suffix() {
+            "f64" | "f32" => Ty::Float,
+            _ => Ty::Int,
+        },
+        ExprKind::Lit(syn::Lit::Bool(_)) => Ty::Bool,
+        ExprKind::Lit(_) => Ty::Other,
+        ExprKind::Var(v) => vars[*v].ty,
+        ExprKind::Path(p) => {
+            let floaty = p
+                .path
+                .segments
+                .iter()
+                .any(|s| s.ident == "f64" || s.ident == "consts");
+            if floaty {
+                Ty::Float
+            } else {
+                Ty::Unknown
+            }
+        }
+        ExprKind::Unary(_, a) => type_of(a, vars),
+        ExprKind::Binary(op, a, b) => {
+            if op.is_comparison() || op.is_logic() {
+                Ty::Bool
+            } else {
+                join(type_of(a, vars), type_of(b, vars))
+            }
+        }
+        ExprKind::Rule { args, .. } => args
+            .iter()
+            .map(|a| type_of(a, vars))
+            .fold(Ty::Unknown, join),
+        ExprKind::Call { args, .. } => {
+            if args.iter().any(|a| is_active(a, vars)) {
+                Ty::Float
+            } else {
+                Ty::Unknown
+            }
+        }
+        ExprKind::Cast(_, ty) => match crate::lower::classify_type(ty) {
+            Ty::Unknown => Ty::Other,
+            t => t,
+        },
+        ExprKind::Opaque { .. } => Ty::Unknown,
+        ExprKind::Index { var, index } => match vars[*var].ty {
+            Ty::FloatArray(rank) if usize::from(rank) == index.len() => Ty::Float,
+            Ty::FloatArray(_) => Ty::Other,
+            _ => Ty::Unknown,
+        },
+        ExprKind::ArrayNew { elem, .. } => match type_of(elem, vars) {
+            Ty::Float => Ty::FloatArray(1),
+            Ty::FloatArray(1) => Ty::FloatArray(2),
+            Ty::Unknown => Ty::Unknown,
+            _ => Ty::Other,
+        },
+    }
+}
+
+fn join(a: Ty, b: Ty) -> Ty {
+    match (a, b) {
+        (Ty::Float, _) | (_, Ty::Float) => Ty::Float,
+        (Ty::Unknown, t) | (t, Ty::Unknown) => t,
+        (t, _) => t,
+    }
+}
+
+/// Whether an expression carries a derivative.
+pub fn is_active(e: &Expr, vars: &[Var]) -> bool {
+    match &e.kind {
+        ExprKind::Var(v) => vars[*v].active,
+        ExprKind::Lit(_) | ExprKind::Path(_) | ExprKind::Opaque { .. } => false,
+        ExprKind::Unary(UnOp::Neg, a) => is_active(a, vars),
+        ExprKind::Unary(UnOp::Not, _) => false,
+        ExprKind::Binary(op, a, b) => op.is_arith() && (is_active(a, vars) || is_active(b, vars)),
+        ExprKind::Rule { args, .. } | ExprKind::Call { args, .. } => {
+            args.iter().any(|a| is_active(a, vars))
+        }
+        ExprKind::Cast(a, ty) => {
+            crate::lower::classify_type(ty) == Ty::Float && is_active(a, vars)
+        }
+        ExprKind::Index { var, .. } => vars[*var].active,
+        ExprKind::ArrayNew { elem, .. } => is_active(elem, vars),
+    }
+}
+
+struct Infer<'a> {
+    vars: &'a mut Vec<Var>,
+    changed: bool,
+}
+
+impl Infer<'_> {
+    fn set_ty(&mut self, v: VarId, ty: Ty) {
+        if self.vars[v].ty == Ty::Unknown && ty != Ty::Unknown {
+            self.vars[v].ty = ty;
+            self.changed = true;
+        }
+    }
+
+    fn set_active(&mut self, v: VarId) {
+        let floaty = matches!(self.vars[v].ty, Ty::Float | Ty::FloatArray(_));
+        if !self.vars[v].active && floaty {
+            self.vars[v].active = true;
+            self.changed = true;
+        }
+    }
+
+    fn block(&mut self, b: &Block) {
+        for s in b {
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match s {
+            Stmt::Let { var, init } => {
+                if let Some(e) = init {
+                    self.assigned(*var, e);
+                }
+            }
+            Stmt::Assign { var, value, .. } => self.assigned(*var, value),
+            Stmt::If { cond, then, els } => {
+                self.expect(cond, Ty::Bool);
+                self.block(then);
+                self.block(els);
+            }
+            Stmt::Match { scrutinee, arms } => {
+                self.expr(scrutinee);
+                for arm in arms {
+                    if let Some(g) = &arm.guard {
+                        self.expect(g, Ty::Bool);
+                    }
+                    self.block(&arm.body);
+                }
+            }
+            Stmt::Block(b) => self.block(b),
+            Stmt::Return { values, .. } => {
+                for v in values {
+                    self.expect(v, Ty::Float);
+                }
+            }
+            Stmt::Store {
+                var, index, value, ..
+            } => {
+                for i in index {
+                    self.expect(i, Ty::Int);
+                }
+                if matches!(self.vars[*var].ty, Ty::FloatArray(_)) {
+                    self.expect(value, Ty::Float);
+                } else {
+                    self.expr(value);
+                }
+                if is_active(value, self.vars) {
+                    self.set_active(*var);
+                }
+            }
+            Stmt::Loop { kind, body, .. } => {
+                match kind {
+                    LoopKind::For { range, .. } => {
+                        if let Some(r) = range {
+                            self.expect(&r.start, Ty::Int);
+                            self.expect(&r.end, Ty::Int);
+                        }
+                    }
+                    LoopKind::While { cond } => self.expect(cond, Ty::Bool),
+                    LoopKind::Elements { .. } | LoopKind::Infinite => {}
+                }
+                self.block(body);
+            }
+            Stmt::Passive(_) | Stmt::Exit { .. } => {}
+        }
+    }
+
+    fn assigned(&mut self, var: VarId, value: &Expr) {
+        let ty = type_of(value, self.vars);
+        self.set_ty(var, ty);
+        let var_ty = self.vars[var].ty;
+        self.expect(value, var_ty);
+        if is_active(value, self.vars) {
+            self.set_active(var);
+        }
+    }
+
+    /// `e` is used where a value of type `ty` is expected.
+    fn expect(&mut self, e: &Expr, ty: Ty) {
+        match &e.kind {
+            ExprKind::Var(v) => self.set_ty(*v, ty),
+            ExprKind::Unary(UnOp::Neg, a) => self.expect(a, ty),
+            ExprKind::Binary(op, a, b) if op.is_arith() || matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) => {
+                self.expect(a, ty);
+                self.expect(b, ty);
+            }
+            ExprKind::Rule { args, .. } if ty == Ty::Float => {
+                for a in args {
+                    self.expect(a, Ty::Float);
+                }
+            }
+            _ => {}
+        }
+        self.expr(e);
+    }
+
+    /// Propagates what an expression's own structure says about its parts.
+    fn expr(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Unary(_, a) => self.expr(a),
+            ExprKind::Binary(op, a, b) => {
+                // Both sides of arithmetic and comparisons have one type.
+                let t = join(type_of(a, self.vars), type_of(b, self.vars));
+                if op.is_arith() || op.is_comparison() {
+                    self.expect(a, t);
+                    self.expect(b, t);
+                } else {
+                    self.expr(a);
+                    self.expr(b);
+                }
+            }
+            ExprKind::Rule { args, int_arg, .. } => {
+                let t = args
+                    .iter()
+                    .map(|a| type_of(a, self.vars))
+                    .fold(Ty::Unknown, join);
+                for a in args {
+                    self.expect(a, t);
+                }
+                if let Some(i) = int_arg {
+                    self.expect(i, Ty::Int);
+                }
+            }
+            ExprKind::Call { args, .. } => args.iter().for_each(|a| self.expr(a)),
+            ExprKind::Cast(a, _) => self.expr(a),
+            ExprKind::Index { index, .. } => {
+                for i in index {
+                    self.expect(i, Ty::Int);
+                }
+            }
+            ExprKind::ArrayNew { elem, len, .. } => {
+                self.expr(elem);
+                self.expect(len, Ty::Int);
+            }
+            ExprKind::Var(_) | ExprKind::Lit(_) | ExprKind::Path(_) | ExprKind::Opaque { .. } => {}
+        }
+    }
+}
+
+/// Checks that need the inferred facts.
+fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
+    for s in b {
+        match s {
+            Stmt::Let { init: Some(e), .. } | Stmt::Assign { value: e, .. } => {
+                check_expr(e, vars, errors)
+            }
+            Stmt::Let { init: None, .. } | Stmt::Passive(_) => {}
+            Stmt::If { cond, then, els } => {
+                check_expr(cond, vars, errors);
+                check_block(then, vars, errors);
+                check_block(els, vars, errors);
+            }
+            Stmt::Match { scrutinee, arms } => {
+                if type_of(scrutinee, vars) == Ty::Float {
+                    errors.push(
+                        scrutinee.span,
+                        "`match` on a float is not supported: compare with `if`/`else if`",
+                    );
+                }
+                check_expr(scrutinee, vars, errors);
+                for arm in arms {
+                    if let Some(g) = &arm.guard {
+                        check_expr(g, vars, errors);
+                    }
+                    check_block(&arm.body, vars, errors);
+                }
+            }
+            Stmt::Block(b) => check_block(b, vars, errors),
+            Stmt::Store {
+                var, index, value, ..
+            } => {
+                check_expr(value, vars, errors);
+                index.iter().for_each(|i| check_expr(i, vars, errors));
+                let v = &vars[*var];
+                if let Ty::FloatArray(rank) = v.ty {
+                    if usize::from(rank) != index.len() {
+                        errors.push(
+                            value.span,
+                            format!(
+                                "`{}` has {rank} dimension(s): assign one element at a time",
+                                v.user_name
+                            ),
+                        );
+                    }
+                } else if is_active(value, vars) {
+                    errors.push(
+                        value.span,
+                        format!(
+                            "`{}` is not a float array, so it cannot hold a value that carries a \
+                             derivative: declare it as `vec![0.0; n]` or `[0.0; N]`",
+                            v.user_name
+                        ),
+                    );
+                }
+            }
+            Stmt::Loop { kind, body, .. } => {
+                match kind {
+                    LoopKind::For { iter, .. } => check_expr(iter, vars, errors),
+                    LoopKind::While { cond } => check_expr(cond, vars, errors),
+                    LoopKind::Elements { arrays, .. } => {
+                        for a in arrays {
+                            if vars[*a].ty == Ty::FloatArray(2) {
+                                errors.push(
+                                    vars[*a].span,
+                                    "iterating over the rows of a 2-D array is not supported: \
+                                     index them with `for i in 0..x.len()` and `x[i][j]`",
+                                );
+                            }
+                        }
+                    }
+                    LoopKind::Infinite => {}
+                }
+                check_block(body, vars, errors);
+            }
+            Stmt::Exit { .. } => {}
+            Stmt::Return { values, .. } => {
+                for v in values {
+                    check_expr(v, vars, errors);
+                    if matches!(type_of(v, vars), Ty::Int | Ty::Bool) {
+                        errors.push(v.span, "the returned value must be an `f64`");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
+    match &e.kind {
+        ExprKind::Opaque { refs, .. } => {
+            if let Some(v) = refs.iter().find(|v| vars[**v].active) {
+                errors.push(
+                    e.span,
+                    format!(
+                        "this expression uses `{}`, which carries a derivative, in a way \
+                         `#[differentiate]` cannot follow: use arithmetic, the `f64` methods of \
+                         the rule table, or a call of a `#[differentiate]` function",
+                        vars[*v].user_name
+                    ),
+                );
+            }
+        }
+        ExprKind::Binary(BinOp::Rem, _, b) if is_active(b, vars) => {
+            errors.push(
+                e.span,
+                "the remainder `%` is differentiable only in its left operand here: the right \
+                 operand must not depend on a differentiated input",
+            );
+        }
+        ExprKind::Cast(a, ty)
+            if is_active(a, vars) && crate::lower::classify_type(ty) != Ty::Float =>
+        {
+            errors.push(
+                e.span,
+                "casting a differentiated value to an integer loses its derivative: compare or \
+                 use `.floor()`/`.round()` instead, or mark the input `#[constant]`",
+            );
+        }
+        _ => {}
+    }
+    if let ExprKind::Index { var, index } = &e.kind {
+        if let Ty::FloatArray(rank) = vars[*var].ty {
+            if usize::from(rank) > index.len() {
+                errors.push(
+                    e.span,
+                    "read one element at a time (`x[i][j]`): rows of an array cannot be taken \
+                     as values",
+                );
+            }
+        }
+    }
+    let mut refs = Vec::new();
+    match &e.kind {
+        ExprKind::Index { index, .. } => index.iter().for_each(|i| check_expr(i, vars, errors)),
+        ExprKind::ArrayNew { elem, len, .. } => {
+            check_expr(elem, vars, errors);
+            check_expr(len, vars, errors);
+        }
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => check_expr(a, vars, errors),
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| check_expr(a, vars, errors)),
+        ExprKind::Binary(_, a, b) => {
+            check_expr(a, vars, errors);
+            check_expr(b, vars, errors);
+        }
+        ExprKind::Rule { args, int_arg, .. } => {
+            args.iter().for_each(|a| check_expr(a, vars, errors));
+            if let Some(i) = int_arg {
+                collect_refs(i, &mut refs);
+                if refs.iter().any(|v| vars[*v].active) {
+                    errors.push(i.span, "the exponent of `powi` must be an integer");
+                }
+            }
+        }
+        _ => {}
+    }
+}

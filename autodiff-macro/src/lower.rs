@@ -1,0 +1,1595 @@
+//! Lowering: the user's `syn` syntax → the model of `model.rs`.
+//!
+//! Every construct outside the supported language is reported at its own span with what to
+//! do instead; lowering goes on after an error so that one build shows them all.
+
+use crate::errors::Errors;
+use crate::model::*;
+use crate::rules;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{Ident, Pat};
+
+/// The attribute that marks a float parameter as not differentiated.
+pub const CONSTANT_ATTR: &str = "constant";
+
+pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
+    let mut cx = Lowering {
+        vars: Vec::new(),
+        scopes: vec![Vec::new()],
+        name_counts: std::collections::HashMap::new(),
+        errors,
+    };
+    let sig = &item.sig;
+    check_signature(sig, cx.errors);
+    let ret = cx.return_shape(&sig.output);
+
+    let mut params = Vec::new();
+    for (index, input) in sig.inputs.iter().enumerate() {
+        let syn::FnArg::Typed(pt) = input else {
+            cx.errors.push(
+                input.span(),
+                "`#[differentiate]` works on free functions, not methods: move the body into a \
+                 function that takes the receiver's fields as parameters",
+            );
+            continue;
+        };
+        let constant = pt.attrs.iter().any(|a| a.path().is_ident(CONSTANT_ATTR));
+        for attr in &pt.attrs {
+            if !attr.path().is_ident(CONSTANT_ATTR) {
+                cx.errors.push(
+                    attr.span(),
+                    "only `#[constant]` is understood on a parameter of a `#[differentiate]` function",
+                );
+            }
+        }
+        let (ident, mutable) = match &*pt.pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                (pi.ident.clone(), pi.mutability.is_some())
+            }
+            other => {
+                cx.errors.push(
+                    other.span(),
+                    "parameter patterns are not supported in a `#[differentiate]` function: name \
+                     the parameter and destructure it in the body",
+                );
+                continue;
+            }
+        };
+        let ty = classify_type(&pt.ty);
+        if ty == Ty::Unknown {
+            cx.errors.push(
+                pt.ty.span(),
+                format!(
+                    "parameter `{}` has type `{}`, which `#[differentiate]` does not support: \
+                     use `f64`, integers, `bool`, or float arrays taken by shared reference \
+                     (`&[f64]`, `&[[f64; N]]`, `&Vec<f64>`) or by value (`[f64; N]`)",
+                    ident,
+                    pt.ty.to_token_stream()
+                ),
+            );
+            continue;
+        }
+        let floaty = matches!(ty, Ty::Float | Ty::FloatArray(_));
+        if constant && !floaty {
+            cx.errors.push(
+                pt.span(),
+                "`#[constant]` applies to `f64` and float-array parameters; parameters of other \
+                 types are never differentiated",
+            );
+        }
+        let differentiated = floaty && !constant;
+        let var = cx.declare(
+            &ident,
+            ty,
+            Some((*pt.ty).clone()),
+            mutable,
+            VarKind::Param {
+                index,
+                differentiated,
+            },
+        );
+        cx.vars[var].active = differentiated;
+        params.push(Param {
+            var,
+            ty: (*pt.ty).clone(),
+        });
+    }
+
+    let body = cx.lower_fn_body(&item.block, ret);
+    let ret = ret?;
+    Some(Function {
+        name: sig.ident.clone(),
+        vis: item.vis.clone(),
+        params,
+        ret,
+        vars: cx.vars,
+        body,
+    })
+}
+
+fn check_signature(sig: &syn::Signature, errors: &mut Errors) {
+    if let Some(t) = &sig.constness {
+        errors.push(t.span(), "`const fn` cannot be differentiated: remove `const`");
+    }
+    if let Some(t) = &sig.asyncness {
+        errors.push(t.span(), "`async fn` cannot be differentiated: remove `async`");
+    }
+    if let Some(t) = &sig.unsafety {
+        errors.push(t.span(), "`unsafe fn` cannot be differentiated: remove `unsafe`");
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(abi.span(), "`extern` functions cannot be differentiated");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(
+            sig.generics.span(),
+            "generic functions cannot be `#[differentiate]`d: write the function over `f64`; the \
+             macro generates the generic version `<name>_generic` itself",
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(v.span(), "variadic functions cannot be differentiated");
+    }
+}
+
+/// The model type of a written type.
+pub fn classify_type(ty: &syn::Type) -> Ty {
+    match ty {
+        syn::Type::Path(tp) if tp.qself.is_none() => {
+            let Some(last) = tp.path.segments.last() else {
+                return Ty::Unknown;
+            };
+            if last.ident == "Vec" {
+                return match &last.arguments {
+                    syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => {
+                        match &a.args[0] {
+                            syn::GenericArgument::Type(t) => array_of(classify_type(t)),
+                            _ => Ty::Other,
+                        }
+                    }
+                    _ => Ty::Other,
+                };
+            }
+            if !last.arguments.is_empty() {
+                return Ty::Other;
+            }
+            match last.ident.to_string().as_str() {
+                "f64" => Ty::Float,
+                "f32" => Ty::Unknown,
+                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
+                | "u128" | "usize" => Ty::Int,
+                "bool" => Ty::Bool,
+                _ => Ty::Other,
+            }
+        }
+        syn::Type::Paren(p) => classify_type(&p.elem),
+        syn::Type::Group(g) => classify_type(&g.elem),
+        syn::Type::Slice(sl) => array_of(classify_type(&sl.elem)),
+        syn::Type::Array(a) => array_of(classify_type(&a.elem)),
+        syn::Type::Reference(r) => match classify_type(&r.elem) {
+            // `&f64` would be a differentiated value seen through a reference, and `&mut`
+            // arrays are outputs, which a differentiated function does not have.
+            Ty::Float => Ty::Unknown,
+            Ty::FloatArray(_) if r.mutability.is_some() => Ty::Unknown,
+            Ty::FloatArray(k) => Ty::FloatArray(k),
+            _ => Ty::Other,
+        },
+        _ => Ty::Other,
+    }
+}
+
+/// The type of an array whose elements have type `elem`.
+fn array_of(elem: Ty) -> Ty {
+    match elem {
+        Ty::Float => Ty::FloatArray(1),
+        Ty::FloatArray(1) => Ty::FloatArray(2),
+        Ty::Unknown | Ty::FloatArray(_) => Ty::Unknown,
+        _ => Ty::Other,
+    }
+}
+
+fn is_f64(ty: &syn::Type) -> bool {
+    classify_type(ty) == Ty::Float
+}
+
+/// Where the value of a block goes.
+#[derive(Clone, Copy)]
+enum Sink {
+    /// The function's result.
+    Return,
+    /// A variable (the temporary of an `if`/`match`/block expression).
+    Assign(VarId),
+    /// Nowhere: a statement.
+    Discard,
+}
+
+struct Lowering<'e> {
+    vars: Vec<Var>,
+    scopes: Vec<Vec<(String, VarId)>>,
+    name_counts: std::collections::HashMap<String, usize>,
+    errors: &'e mut Errors,
+}
+
+impl Lowering<'_> {
+    fn return_shape(&mut self, output: &syn::ReturnType) -> Option<RetShape> {
+        let msg = "a `#[differentiate]` function returns `f64`, a tuple of `f64`, or `[f64; N]`";
+        let syn::ReturnType::Type(_, ty) = output else {
+            self.errors.push(
+                output.span(),
+                format!("{msg}: add a return type"),
+            );
+            return None;
+        };
+        match &**ty {
+            t if is_f64(t) => Some(RetShape::Scalar),
+            syn::Type::Tuple(t) if !t.elems.is_empty() && t.elems.iter().all(is_f64) => {
+                Some(RetShape::Tuple(t.elems.len()))
+            }
+            syn::Type::Array(a) if is_f64(&a.elem) => match &a.len {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(n),
+                    ..
+                }) => match n.base10_parse::<usize>() {
+                    Ok(n) if n > 0 => Some(RetShape::Array(n)),
+                    _ => {
+                        self.errors
+                            .push(a.len.span(), "the array length must be a positive literal");
+                        None
+                    }
+                },
+                other => {
+                    self.errors.push(
+                        other.span(),
+                        "the length of a returned array must be an integer literal",
+                    );
+                    None
+                }
+            },
+            other => {
+                self.errors.push(
+                    other.span(),
+                    format!("{msg}, not `{}`", other.to_token_stream()),
+                );
+                None
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- variables and scopes
+
+    fn declare(
+        &mut self,
+        ident: &Ident,
+        ty: Ty,
+        written_ty: Option<syn::Type>,
+        mutable: bool,
+        kind: VarKind,
+    ) -> VarId {
+        let id = self.new_var(ident, ty, written_ty, mutable, kind);
+        self.bind(id);
+        id
+    }
+
+    /// Puts a variable made by [`Self::new_var`] in scope.
+    fn bind(&mut self, id: VarId) {
+        let name = self.vars[id].user_name.clone();
+        self.scopes.last_mut().expect("a scope").push((name, id));
+    }
+
+    /// A new variable, not yet in scope (so that its initializer still sees what it shadows).
+    fn new_var(
+        &mut self,
+        ident: &Ident,
+        ty: Ty,
+        written_ty: Option<syn::Type>,
+        mutable: bool,
+        kind: VarKind,
+    ) -> VarId {
+        let name = ident.to_string();
+        let count = self.name_counts.entry(name.clone()).or_insert(0);
+        *count += 1;
+        let emitted = if *count == 1 {
+            ident.clone()
+        } else {
+            Ident::new(&format!("{}_{}", name, *count), Span::mixed_site())
+        };
+        let id = self.vars.len();
+        self.vars.push(Var {
+            ident: emitted,
+            user_name: name.clone(),
+            ty,
+            written_ty,
+            mutable,
+            active: false,
+            kind,
+            span: ident.span(),
+        });
+        id
+    }
+
+    fn temp(&mut self, span: Span) -> VarId {
+        let id = self.vars.len();
+        self.vars.push(Var {
+            ident: Ident::new(&format!("__v{id}"), Span::mixed_site()),
+            user_name: format!("__v{id}"),
+            ty: Ty::Unknown,
+            written_ty: None,
+            mutable: true,
+            active: false,
+            kind: VarKind::Temp,
+            span,
+        });
+        id
+    }
+
+    fn resolve(&self, name: &str) -> Option<VarId> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+    }
+
+    fn in_scope<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.scopes.push(Vec::new());
+        let out = f(self);
+        self.scopes.pop();
+        out
+    }
+
+    // ---------------------------------------------------------------- blocks and statements
+
+    fn lower_fn_body(&mut self, block: &syn::Block, ret: Option<RetShape>) -> Block {
+        let _ = ret;
+        self.in_scope(|cx| cx.lower_stmts(&block.stmts, Sink::Return))
+    }
+
+    fn lower_block(&mut self, block: &syn::Block, sink: Sink) -> Block {
+        self.in_scope(|cx| cx.lower_stmts(&block.stmts, sink))
+    }
+
+    fn lower_stmts(&mut self, stmts: &[syn::Stmt], sink: Sink) -> Block {
+        let mut out = Vec::new();
+        for (i, stmt) in stmts.iter().enumerate() {
+            let last = i + 1 == stmts.len();
+            match stmt {
+                syn::Stmt::Local(local) => self.lower_local(local, &mut out),
+                syn::Stmt::Item(item) => self.lower_item(item, &mut out),
+                syn::Stmt::Expr(expr, semi) => {
+                    if last && semi.is_none() {
+                        self.lower_tail(expr, sink, &mut out);
+                    } else {
+                        self.lower_expr_stmt(expr, &mut out);
+                    }
+                }
+                syn::Stmt::Macro(m) => {
+                    let tokens = self.rename_tokens(m.to_token_stream());
+                    out.push(Stmt::Passive(tokens));
+                }
+            }
+        }
+        out
+    }
+
+    fn lower_item(&mut self, item: &syn::Item, out: &mut Block) {
+        match item {
+            syn::Item::Const(_) | syn::Item::Use(_) => {
+                out.push(Stmt::Passive(item.to_token_stream()));
+            }
+            other => self.errors.push(
+                other.span(),
+                "items other than `const` and `use` are not supported inside a \
+                 `#[differentiate]` function: move this item outside the function",
+            ),
+        }
+    }
+
+    fn lower_local(&mut self, local: &syn::Local, out: &mut Block) {
+        if let Some(else_) = &local.init.as_ref().and_then(|i| i.diverge.as_ref()) {
+            self.errors.push(
+                else_.0.span(),
+                "`let ... else` is not supported in a `#[differentiate]` function: use `match`",
+            );
+            return;
+        }
+        let (pat, written_ty) = match &local.pat {
+            Pat::Type(pt) => (&*pt.pat, Some((*pt.ty).clone())),
+            p => (p, None),
+        };
+        let (ident, mutable) = match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                (pi.ident.clone(), pi.mutability.is_some())
+            }
+            Pat::Wild(_) => {
+                // `let _ = expr;` evaluates `expr` for its effects only.
+                if let Some(init) = &local.init {
+                    self.lower_expr_stmt(&init.expr, out);
+                }
+                return;
+            }
+            other => {
+                self.errors.push(
+                    other.span(),
+                    "destructuring `let` is not supported in a `#[differentiate]` function: bind \
+                     each value with its own `let`",
+                );
+                return;
+            }
+        };
+        let ty = match &written_ty {
+            Some(t) => match classify_type(t) {
+                Ty::Unknown => {
+                    self.errors.push(
+                        t.span(),
+                        format!(
+                            "`{}` values cannot be differentiated: use `f64`",
+                            t.to_token_stream()
+                        ),
+                    );
+                    Ty::Other
+                }
+                ty => ty,
+            },
+            None => Ty::Unknown,
+        };
+        // A variable declared now and assigned later is storage, like a `let mut`.
+        let mutable = mutable || local.init.is_none();
+        let var = self.new_var(&ident, ty, written_ty, mutable, VarKind::Local);
+        match local.init.as_ref().map(|init| strip_parens(&init.expr)) {
+            Some(e @ (syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_))) => {
+                // `let y = if c { a } else { b };` → `let y; if c { y = a } else { y = b }`.
+                out.push(Stmt::Let { var, init: None });
+                self.lower_tail(e, Sink::Assign(var), out);
+            }
+            Some(e) => {
+                let init = self.lower_expr(e, out);
+                out.push(Stmt::Let {
+                    var,
+                    init: Some(init),
+                });
+            }
+            None => out.push(Stmt::Let { var, init: None }),
+        }
+        self.bind(var);
+    }
+
+    /// A statement that is an expression: assignment, `if`, `match`, block, `return`, or a call
+    /// made for its effect.
+    fn lower_expr_stmt(&mut self, expr: &syn::Expr, out: &mut Block) {
+        match expr {
+            syn::Expr::Assign(a) if matches!(strip_parens(&a.left), syn::Expr::Index(_)) => {
+                self.lower_store(&a.left, None, &a.right, a.span(), out)
+            }
+            syn::Expr::Binary(b)
+                if compound_op(&b.op).is_some()
+                    && matches!(strip_parens(&b.left), syn::Expr::Index(_)) =>
+            {
+                self.lower_store(&b.left, compound_op(&b.op), &b.right, b.span(), out)
+            }
+            syn::Expr::Assign(a) => {
+                if let Some(var) = self.assign_target(&a.left) {
+                    let value = self.lower_expr(&a.right, out);
+                    out.push(Stmt::Assign {
+                        var,
+                        op: None,
+                        value,
+                        span: a.span(),
+                    });
+                }
+            }
+            syn::Expr::Binary(b) if compound_op(&b.op).is_some() => {
+                let op = compound_op(&b.op);
+                if let Some(var) = self.assign_target(&b.left) {
+                    let value = self.lower_expr(&b.right, out);
+                    out.push(Stmt::Assign {
+                        var,
+                        op,
+                        value,
+                        span: b.span(),
+                    });
+                }
+            }
+            syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_) => {
+                self.lower_tail(expr, Sink::Discard, out)
+            }
+            syn::Expr::Return(r) => self.lower_return(r, out),
+            syn::Expr::ForLoop(f) => self.lower_for(f, out),
+            syn::Expr::While(w) => {
+                if let syn::Expr::Let(l) = &*w.cond {
+                    self.errors.push(
+                        l.span(),
+                        "`while let` is not supported in a `#[differentiate]` function: use \
+                         `loop` with a `match` and `break`",
+                    );
+                    return;
+                }
+                let mut pre = Vec::new();
+                let cond = self.lower_expr(&w.cond, &mut pre);
+                if !pre.is_empty() {
+                    self.errors.push(
+                        w.cond.span(),
+                        "a `while` condition must be a simple comparison: compute the value in \
+                         the loop body and use `loop` with `break`",
+                    );
+                }
+                let body = self.lower_block(&w.body, Sink::Discard);
+                out.push(Stmt::Loop {
+                    kind: LoopKind::While { cond },
+                    body,
+                    label: w.label.as_ref().map(|l| l.name.clone()),
+                });
+            }
+            syn::Expr::Loop(l) => {
+                let body = self.lower_block(&l.body, Sink::Discard);
+                out.push(Stmt::Loop {
+                    kind: LoopKind::Infinite,
+                    body,
+                    label: l.label.as_ref().map(|l| l.name.clone()),
+                });
+            }
+            syn::Expr::Break(b) => {
+                if let Some(e) = &b.expr {
+                    self.errors.push(
+                        e.span(),
+                        "`break` with a value is not supported: assign the value to a variable \
+                         declared before the loop, then `break`",
+                    );
+                }
+                out.push(Stmt::Exit {
+                    kind: ExitKind::Break,
+                    label: b.label.clone(),
+                });
+            }
+            syn::Expr::Continue(c) => out.push(Stmt::Exit {
+                kind: ExitKind::Continue,
+                label: c.label.clone(),
+            }),
+            syn::Expr::Paren(p) => self.lower_expr_stmt(&p.expr, out),
+            syn::Expr::Macro(m) => {
+                let tokens = self.rename_tokens(m.to_token_stream());
+                out.push(Stmt::Passive(quote!(#tokens;)));
+            }
+            syn::Expr::Call(_) | syn::Expr::MethodCall(_) => {
+                let e = self.lower_expr(expr, out);
+                let mut refs = Vec::new();
+                collect_refs(&e, &mut refs);
+                if refs.iter().any(|&v| self.vars[v].ty == Ty::Float) {
+                    self.errors.push(
+                        expr.span(),
+                        "a call whose result is unused cannot pass a derivative anywhere: assign \
+                         its result or remove it",
+                    );
+                } else {
+                    let tokens = self.rename_tokens(expr.to_token_stream());
+                    out.push(Stmt::Passive(quote!(#tokens;)));
+                }
+            }
+            other => {
+                self.unsupported(other);
+            }
+        }
+    }
+
+    fn lower_return(&mut self, r: &syn::ExprReturn, out: &mut Block) {
+        match &r.expr {
+            Some(e) => {
+                let values = self.return_values(e, out);
+                out.push(Stmt::Return { values });
+            }
+            None => self.errors.push(
+                r.span(),
+                "`return` needs the function's value: `return <expression>`",
+            ),
+        }
+    }
+
+    /// The output expressions of a returned value: one for `f64`, one per element of a tuple or
+    /// array literal.
+    fn return_values(&mut self, e: &syn::Expr, out: &mut Block) -> Vec<Expr> {
+        match strip_parens(e) {
+            syn::Expr::Tuple(t) => t.elems.iter().map(|x| self.lower_expr(x, out)).collect(),
+            syn::Expr::Array(a) => a.elems.iter().map(|x| self.lower_expr(x, out)).collect(),
+            other => vec![self.lower_expr(other, out)],
+        }
+    }
+
+    /// The last expression of a block, whose value goes to `sink`.
+    fn lower_tail(&mut self, expr: &syn::Expr, sink: Sink, out: &mut Block) {
+        match expr {
+            syn::Expr::If(i) => {
+                let stmt = self.lower_if(i, sink, out);
+                out.push(stmt);
+            }
+            syn::Expr::Match(m) => {
+                let stmt = self.lower_match(m, sink, out);
+                out.push(stmt);
+            }
+            syn::Expr::Block(b) if b.label.is_none() => {
+                let inner = self.lower_block(&b.block, sink);
+                out.push(Stmt::Block(inner));
+            }
+            syn::Expr::Paren(p) => self.lower_tail(&p.expr, sink, out),
+            syn::Expr::Return(r) => self.lower_return(r, out),
+            syn::Expr::ForLoop(_)
+            | syn::Expr::While(_)
+            | syn::Expr::Loop(_)
+            | syn::Expr::Break(_)
+            | syn::Expr::Continue(_) => self.lower_expr_stmt(expr, out),
+            other => match sink {
+                Sink::Return => {
+                    let values = self.return_values(other, out);
+                    out.push(Stmt::Return { values });
+                }
+                Sink::Assign(var) => {
+                    let value = self.lower_expr(other, out);
+                    out.push(Stmt::Assign {
+                        var,
+                        op: None,
+                        value,
+                        span: other.span(),
+                    });
+                }
+                Sink::Discard => self.lower_expr_stmt(other, out),
+            },
+        }
+    }
+
+    fn lower_if(&mut self, i: &syn::ExprIf, sink: Sink, out: &mut Block) -> Stmt {
+        if let syn::Expr::Let(l) = &*i.cond {
+            self.errors.push(
+                l.span(),
+                "`if let` is not supported in a `#[differentiate]` function: use `match`",
+            );
+        }
+        let cond = self.lower_expr(&i.cond, out);
+        let then = self.lower_block(&i.then_branch, sink);
+        let els = match &i.else_branch {
+            Some((_, e)) => match &**e {
+                syn::Expr::Block(b) if b.label.is_none() => self.lower_block(&b.block, sink),
+                e => {
+                    let mut els = Vec::new();
+                    self.in_scope(|cx| cx.lower_tail(e, sink, &mut els));
+                    els
+                }
+            },
+            None => {
+                if let Sink::Assign(_) = sink {
+                    self.errors.push(
+                        i.span(),
+                        "an `if` used as a value needs an `else` branch",
+                    );
+                }
+                Vec::new()
+            }
+        };
+        Stmt::If { cond, then, els }
+    }
+
+    fn lower_match(&mut self, m: &syn::ExprMatch, sink: Sink, out: &mut Block) -> Stmt {
+        let scrutinee = self.lower_expr(&m.expr, out);
+        let mut arms = Vec::new();
+        for arm in &m.arms {
+            let arm = self.in_scope(|cx| {
+                let pat = cx.lower_pattern(&arm.pat);
+                let guard = arm.guard.as_ref().map(|(_, g)| {
+                    let mut pre = Vec::new();
+                    let g = cx.lower_expr(g, &mut pre);
+                    if !pre.is_empty() {
+                        cx.errors.push(
+                            g.span,
+                            "a `match` guard must be a simple condition (no `if`/`match` inside)",
+                        );
+                    }
+                    g
+                });
+                let mut body = Vec::new();
+                cx.lower_tail(&arm.body, sink, &mut body);
+                Arm { pat, guard, body }
+            });
+            arms.push(arm);
+        }
+        Stmt::Match { scrutinee, arms }
+    }
+
+    /// A `match` pattern: its bindings become variables of unknown (non-float) type.
+    fn lower_pattern(&mut self, pat: &Pat) -> TokenStream {
+        let mut pat = pat.clone();
+        struct Binder<'a, 'e> {
+            cx: &'a mut Lowering<'e>,
+        }
+        impl VisitMut for Binder<'_, '_> {
+            fn visit_pat_ident_mut(&mut self, pi: &mut syn::PatIdent) {
+                // A lone identifier that starts with an upper-case letter is a constant or unit
+                // variant, not a binding.
+                let name = pi.ident.to_string();
+                if name.chars().next().is_some_and(|c| c.is_uppercase()) && pi.subpat.is_none()
+                {
+                    return;
+                }
+                let var = self.cx.declare(
+                    &pi.ident,
+                    Ty::Other,
+                    None,
+                    pi.mutability.is_some(),
+                    VarKind::Local,
+                );
+                pi.ident = self.cx.vars[var].ident.clone();
+                if let Some((_, sub)) = &mut pi.subpat {
+                    self.visit_pat_mut(sub);
+                }
+            }
+            fn visit_expr_mut(&mut self, _: &mut syn::Expr) {}
+        }
+        Binder { cx: self }.visit_pat_mut(&mut pat);
+        pat.to_token_stream()
+    }
+
+    /// `a[i] = v` or `a[i][j] op= v`: a store into a local array.
+    fn lower_store(
+        &mut self,
+        left: &syn::Expr,
+        op: Option<BinOp>,
+        right: &syn::Expr,
+        span: Span,
+        out: &mut Block,
+    ) {
+        let (base, indices) = flatten_index(left);
+        let var = match strip_parens(base) {
+            syn::Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                let name = p.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                self.resolve(&name)
+            }
+            _ => None,
+        };
+        let Some(var) = var else {
+            self.errors.push(
+                base.span(),
+                "only elements of the function's own arrays can be assigned: declare one with \
+                 `let mut a = vec![0.0; n];` or `[0.0; N]`",
+            );
+            return;
+        };
+        if matches!(self.vars[var].kind, VarKind::Param { .. }) && !self.vars[var].mutable {
+            self.errors.push(
+                base.span(),
+                format!(
+                    "`{}` is a parameter: a `#[differentiate]` function does not write to its \
+                     inputs; copy it into a local array first",
+                    self.vars[var].user_name
+                ),
+            );
+            return;
+        }
+        let index = indices.iter().map(|i| self.lower_expr(i, out)).collect();
+        let value = self.lower_expr(right, out);
+        out.push(Stmt::Store {
+            var,
+            index,
+            op,
+            value,
+            span,
+        });
+    }
+
+    fn assign_target(&mut self, left: &syn::Expr) -> Option<VarId> {
+        match strip_parens(left) {
+            syn::Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                let name = p.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                match self.resolve(&name) {
+                    Some(v) => Some(v),
+                    None => {
+                        self.errors.push(
+                            left.span(),
+                            format!(
+                                "`{name}` is not a local variable of this function: a \
+                                 `#[differentiate]` function can assign only its own variables"
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            other => {
+                self.errors.push(
+                    other.span(),
+                    format!(
+                        "cannot assign to `{}` in a `#[differentiate]` function: assign a local \
+                         variable",
+                        other.to_token_stream()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    fn lower_expr(&mut self, expr: &syn::Expr, out: &mut Block) -> Expr {
+        let span = expr.span();
+        let kind = match expr {
+            syn::Expr::Lit(l) => match &l.lit {
+                lit @ (syn::Lit::Float(_) | syn::Lit::Int(_) | syn::Lit::Bool(_)) => {
+                    ExprKind::Lit(lit.clone())
+                }
+                _ => ExprKind::Opaque {
+                    tokens: l.to_token_stream(),
+                    refs: Vec::new(),
+                },
+            },
+            syn::Expr::Path(p) => {
+                if p.qself.is_none() {
+                    if let Some(id) = p.path.get_ident() {
+                        if let Some(v) = self.resolve(&id.to_string()) {
+                            return Expr {
+                                kind: ExprKind::Var(v),
+                                span,
+                            };
+                        }
+                    }
+                }
+                ExprKind::Path(p.clone())
+            }
+            syn::Expr::Paren(p) => return self.lower_expr(&p.expr, out),
+            syn::Expr::Group(g) => return self.lower_expr(&g.expr, out),
+            syn::Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) => ExprKind::Unary(UnOp::Neg, Box::new(self.lower_expr(&u.expr, out))),
+                syn::UnOp::Not(_) => ExprKind::Unary(UnOp::Not, Box::new(self.lower_expr(&u.expr, out))),
+                // `*x` of an element bound by `for x in xs.iter()`: elements are bound by value.
+                syn::UnOp::Deref(_) if self.local_of(&u.expr).is_some() => {
+                    return self.lower_expr(&u.expr, out)
+                }
+                _ => self.opaque(expr),
+            },
+            syn::Expr::Binary(b) => {
+                let Some(op) = binary_op(&b.op) else {
+                    self.errors.push(
+                        b.op.span(),
+                        "a compound assignment is a statement here: write it on its own line",
+                    );
+                    return self.error_expr(span);
+                };
+                let l = self.lower_expr(&b.left, out);
+                let r = self.lower_expr(&b.right, out);
+                ExprKind::Binary(op, Box::new(l), Box::new(r))
+            }
+            syn::Expr::MethodCall(m) => self.lower_method(m, out),
+            syn::Expr::Call(c) => self.lower_call(c, out),
+            syn::Expr::Cast(c) => {
+                if classify_type(&c.ty) == Ty::Unknown {
+                    self.errors.push(
+                        c.ty.span(),
+                        format!(
+                            "casting to `{}` is not supported: derivatives are carried in `f64`",
+                            c.ty.to_token_stream()
+                        ),
+                    );
+                }
+                ExprKind::Cast(Box::new(self.lower_expr(&c.expr, out)), (*c.ty).clone())
+            }
+            syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_) => {
+                // Control flow in the middle of an expression: its value goes to a temporary.
+                let tmp = self.temp(span);
+                out.push(Stmt::Let {
+                    var: tmp,
+                    init: None,
+                });
+                self.lower_tail(expr, Sink::Assign(tmp), out);
+                ExprKind::Var(tmp)
+            }
+            syn::Expr::Index(_) => {
+                let (base, indices) = flatten_index(expr);
+                match self.local_of(base) {
+                    Some(var) => ExprKind::Index {
+                        var,
+                        index: indices.iter().map(|i| self.lower_expr(i, out)).collect(),
+                    },
+                    None => self.opaque(expr),
+                }
+            }
+            syn::Expr::Repeat(r) => ExprKind::ArrayNew {
+                elem: Box::new(self.lower_expr(&r.expr, out)),
+                len: Box::new(self.lower_expr(&r.len, out)),
+                vec: false,
+            },
+            syn::Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                match m.mac.parse_body_with(parse_vec_repeat) {
+                    Ok((elem, len)) => ExprKind::ArrayNew {
+                        elem: Box::new(self.lower_expr(&elem, out)),
+                        len: Box::new(self.lower_expr(&len, out)),
+                        vec: true,
+                    },
+                    Err(_) => {
+                        self.errors.push(
+                            m.span(),
+                            "write a vector as `vec![value; length]` and assign its elements",
+                        );
+                        return self.error_expr(span);
+                    }
+                }
+            }
+            syn::Expr::Field(_) | syn::Expr::Reference(_) | syn::Expr::Macro(_) => {
+                self.opaque(expr)
+            }
+            syn::Expr::Tuple(_) | syn::Expr::Array(_) => {
+                self.errors.push(
+                    span,
+                    "tuples and arrays of values are supported only as the returned value",
+                );
+                return self.error_expr(span);
+            }
+            other => {
+                self.unsupported(other);
+                return self.error_expr(span);
+            }
+        };
+        Expr { kind, span }
+    }
+
+    fn lower_method(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> ExprKind {
+        let name = m.method.to_string();
+        if let Some(rule) = rules::lookup(&name) {
+            let expected = rule.float_args - 1 + usize::from(rule.int_arg);
+            if m.args.len() != expected {
+                self.errors.push(
+                    m.span(),
+                    format!("`.{name}()` takes {expected} argument(s)"),
+                );
+                return ExprKind::Lit(syn::parse_quote!(0.0));
+            }
+            let mut args = vec![self.lower_expr(&m.receiver, out)];
+            let mut int_arg = None;
+            for (i, a) in m.args.iter().enumerate() {
+                if rule.int_arg && i + 1 == m.args.len() {
+                    int_arg = Some(Box::new(self.lower_expr(a, out)));
+                } else {
+                    args.push(self.lower_expr(a, out));
+                }
+            }
+            return ExprKind::Rule {
+                rule,
+                args,
+                int_arg,
+            };
+        }
+        if matches!(name.as_str(), "len" | "is_empty") && self.local_of(&m.receiver).is_some() {
+            // The length of an array carries no derivative.
+            let ExprKind::Opaque { tokens, .. } = self.opaque(&syn::Expr::MethodCall(m.clone()))
+            else {
+                unreachable!("opaque() returns an opaque expression")
+            };
+            return ExprKind::Opaque {
+                tokens,
+                refs: Vec::new(),
+            };
+        }
+        if matches!(name.as_str(), "sum" | "product") && m.args.is_empty() {
+            return self.lower_reduction(m, name == "sum", out);
+        }
+        if let Some(hint) = rules::unsupported_hint(&name) {
+            self.errors.push(
+                m.method.span(),
+                format!("`.{name}()` has no derivative rule: {hint}"),
+            );
+        }
+        // Any other method: on non-float values (`xs.len()`, `n.pow(2)`), passed through.
+        self.opaque(&syn::Expr::MethodCall(m.clone()))
+    }
+
+    fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Block) -> ExprKind {
+        let syn::Expr::Path(p) = &*c.func else {
+            self.errors.push(
+                c.func.span(),
+                "only calls of named functions are supported in a `#[differentiate]` function \
+                 (no closures or function values)",
+            );
+            return ExprKind::Lit(syn::parse_quote!(0.0));
+        };
+        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        // `f64::sin(x)`, `f64::max(a, b)`: the rule table in function-call form.
+        if segs.len() == 2 && segs[0] == "f64" {
+            if let Some(rule) = rules::lookup(&segs[1]) {
+                let expected = rule.float_args + usize::from(rule.int_arg);
+                if c.args.len() != expected {
+                    self.errors.push(
+                        c.span(),
+                        format!("`f64::{}` takes {expected} argument(s)", segs[1]),
+                    );
+                    return ExprKind::Lit(syn::parse_quote!(0.0));
+                }
+                let mut args = Vec::new();
+                let mut int_arg = None;
+                for (i, a) in c.args.iter().enumerate() {
+                    if rule.int_arg && i + 1 == c.args.len() {
+                        int_arg = Some(Box::new(self.lower_expr(a, out)));
+                    } else {
+                        args.push(self.lower_expr(a, out));
+                    }
+                }
+                return ExprKind::Rule {
+                    rule,
+                    args,
+                    int_arg,
+                };
+            }
+            if segs[1] == "from" && c.args.len() == 1 {
+                let inner = self.lower_expr(&c.args[0], out);
+                return ExprKind::Cast(Box::new(inner), syn::parse_quote!(f64));
+            }
+            if let Some(hint) = rules::unsupported_hint(&segs[1]) {
+                self.errors.push(
+                    c.func.span(),
+                    format!("`f64::{}` has no derivative rule: {hint}", segs[1]),
+                );
+                return ExprKind::Lit(syn::parse_quote!(0.0));
+            }
+        }
+        if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
+            return self.opaque(&syn::Expr::Call(c.clone()));
+        }
+        let args = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        ExprKind::Call {
+            path: p.path.clone(),
+            args,
+        }
+    }
+
+    /// The local variable that `e` names, if it is one (`x`, `(x)`, `&x`).
+    fn local_of(&self, e: &syn::Expr) -> Option<VarId> {
+        match strip_parens(e) {
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                p.path.get_ident().and_then(|id| self.resolve(&id.to_string()))
+            }
+            syn::Expr::Reference(r) if r.mutability.is_none() => self.local_of(&r.expr),
+            _ => None,
+        }
+    }
+
+    fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Block) {
+        let label = f.label.as_ref().map(|l| l.name.clone());
+        let Some(source) = self.iteration_source(&f.expr, out) else {
+            return;
+        };
+        let stmt = self.in_scope(|cx| {
+            let (var, mut body) = cx.bind_iteration(&source, &f.pat)?;
+            let inner = cx.lower_block(&f.body, Sink::Discard);
+            body.push(Stmt::Block(inner));
+            Some(Stmt::Loop {
+                kind: source.kind(var),
+                body,
+                label,
+            })
+        });
+        out.extend(stmt);
+    }
+
+    /// `xs.iter().sum()`, `xs.iter().map(|x| ...).sum()`, `(0..n).map(|i| ...).product()`:
+    /// a loop that accumulates into a temporary.
+    fn lower_reduction(&mut self, m: &syn::ExprMethodCall, sum: bool, out: &mut Block) -> ExprKind {
+        let (source_expr, closure) = match strip_parens(&m.receiver) {
+            syn::Expr::MethodCall(inner) if inner.method == "map" && inner.args.len() == 1 => {
+                match &inner.args[0] {
+                    syn::Expr::Closure(c) if c.inputs.len() == 1 => (&*inner.receiver, Some(c)),
+                    other => {
+                        self.errors.push(
+                            other.span(),
+                            "`.map()` before `.sum()` takes a closure of one argument: \
+                             `.map(|x| ...)`",
+                        );
+                        return ExprKind::Lit(syn::parse_quote!(0.0));
+                    }
+                }
+            }
+            other => (other, None),
+        };
+        let Some(source) = self.iteration_source(source_expr, out) else {
+            return ExprKind::Lit(syn::parse_quote!(0.0));
+        };
+        let acc = self.temp(m.span());
+        self.vars[acc].ty = Ty::Float;
+        let init: syn::Lit = if sum {
+            syn::parse_quote!(0.0)
+        } else {
+            syn::parse_quote!(1.0)
+        };
+        out.push(Stmt::Let {
+            var: acc,
+            init: Some(Expr {
+                kind: ExprKind::Lit(init),
+                span: m.span(),
+            }),
+        });
+        let op = if sum { BinOp::Add } else { BinOp::Mul };
+        let pat: Pat = match closure {
+            Some(c) => c.inputs[0].clone(),
+            None => syn::parse_quote!(__element),
+        };
+        let stmt = self.in_scope(|cx| {
+            let (var, mut body) = cx.bind_iteration(&source, &pat)?;
+            let value = match closure {
+                Some(c) => cx.lower_expr(&c.body, &mut body),
+                None => {
+                    let id: syn::Expr = syn::parse_quote!(__element);
+                    cx.lower_expr(&id, &mut body)
+                }
+            };
+            body.push(Stmt::Assign {
+                var: acc,
+                op: Some(op),
+                value,
+                span: m.span(),
+            });
+            Some(Stmt::Loop {
+                kind: source.kind(var),
+                body,
+                label: None,
+            })
+        });
+        out.extend(stmt);
+        ExprKind::Var(acc)
+    }
+
+    /// What a `for` loop or a reduction walks: an integer range, or the elements of arrays.
+    fn iteration_source(&mut self, e: &syn::Expr, out: &mut Block) -> Option<Source> {
+        let e = strip_parens(e);
+        // Arrays: `xs`, `&xs`, `xs.iter()`, then `.zip(ys)` and `.enumerate()`.
+        let mut methods = Vec::new();
+        let mut cur = e;
+        loop {
+            match strip_parens(cur) {
+                syn::Expr::MethodCall(m)
+                    if matches!(m.method.to_string().as_str(), "iter" | "zip" | "enumerate") =>
+                {
+                    methods.push(m);
+                    cur = &m.receiver;
+                }
+                _ => break,
+            }
+        }
+        if let Some(base) = self.local_of(cur) {
+            let mut arrays = vec![base];
+            let mut enumerate = false;
+            for m in methods.iter().rev() {
+                match m.method.to_string().as_str() {
+                    "iter" => {}
+                    "enumerate" => enumerate = true,
+                    _ => {
+                        let other = strip_iter(&m.args[0]);
+                        match self.local_of(other) {
+                            Some(v) if !enumerate => arrays.push(v),
+                            _ => {
+                                self.errors.push(
+                                    m.args[0].span(),
+                                    "`.zip()` takes another array of the function \
+                                     (`xs.iter().zip(ys.iter())`) before any `.enumerate()`",
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                }
+            }
+            return Some(Source::Elements { arrays, enumerate });
+        }
+        // Integers: a range, possibly reversed or stepped.
+        if !range_based(e) {
+            self.errors.push(
+                e.span(),
+                "a `#[differentiate]` loop walks an integer range (`0..n`, `(0..=n).rev()`, \
+                 `(0..n).step_by(k)`) or the function's arrays (`xs`, `xs.iter()`, \
+                 `.enumerate()`, `.zip(ys)`)",
+            );
+            return None;
+        }
+        let range = self.plain_range(e, out);
+        let iter = match self.opaque(e) {
+            ExprKind::Opaque { tokens, refs } => Expr {
+                kind: ExprKind::Opaque { tokens, refs },
+                span: e.span(),
+            },
+            _ => unreachable!("opaque() returns an opaque expression"),
+        };
+        Some(Source::Range { iter, range })
+    }
+
+    /// `a..b`, `a..=b`, `(a..b).rev()`: the range parts, for a reverse sweep that walks it
+    /// backwards.
+    fn plain_range(&mut self, e: &syn::Expr, out: &mut Block) -> Option<Range> {
+        let (e, reversed) = match strip_parens(e) {
+            syn::Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => (strip_parens(&m.receiver), true),
+            e => (e, false),
+        };
+        match e {
+            syn::Expr::Range(r) => {
+                let (Some(start), Some(end)) = (&r.start, &r.end) else {
+                    return None;
+                };
+                Some(Range {
+                    start: self.lower_expr(start, out),
+                    end: self.lower_expr(end, out),
+                    inclusive: matches!(r.limits, syn::RangeLimits::Closed(_)),
+                    reversed,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Declares the loop's variables for one iteration: the integer index, and for arrays the
+    /// elements (`let x = xs[i];`) at the start of the body.
+    fn bind_iteration(&mut self, source: &Source, pat: &Pat) -> Option<(VarId, Block)> {
+        let mut body = Vec::new();
+        match source {
+            Source::Range { .. } => {
+                let var = match pat {
+                    Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                        self.declare(&pi.ident, Ty::Int, None, false, VarKind::Local)
+                    }
+                    Pat::Wild(w) => {
+                        let id = Ident::new("__index", w.span());
+                        let v = self.declare(&id, Ty::Int, None, false, VarKind::Local);
+                        self.vars[v].ident = Ident::new("_", w.span());
+                        v
+                    }
+                    other => {
+                        self.errors.push(
+                            other.span(),
+                            "the variable of a loop over a range is a plain name",
+                        );
+                        return None;
+                    }
+                };
+                Some((var, body))
+            }
+            Source::Elements { arrays, enumerate } => {
+                let pat = strip_pat_type(pat);
+                let (index_pat, elems_pat) = if *enumerate {
+                    match pat {
+                        Pat::Tuple(t) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
+                        other => {
+                            self.errors.push(
+                                other.span(),
+                                "`.enumerate()` yields `(index, element)` pairs: write the \
+                                 pattern as `(i, x)` or `(i, &x)`",
+                            );
+                            return None;
+                        }
+                    }
+                } else {
+                    (None, pat)
+                };
+                let index = match index_pat.map(strip_pat_type) {
+                    Some(Pat::Ident(pi)) => {
+                        self.declare(&pi.ident, Ty::Int, None, false, VarKind::Local)
+                    }
+                    Some(Pat::Wild(_)) | None => {
+                        let id = Ident::new("__i", Span::mixed_site());
+                        self.declare(&id, Ty::Int, None, false, VarKind::Temp)
+                    }
+                    Some(other) => {
+                        self.errors.push(other.span(), "the index of `.enumerate()` is a plain name");
+                        return None;
+                    }
+                };
+                let elem_pats: Vec<&Pat> = if arrays.len() == 1 {
+                    vec![elems_pat]
+                } else {
+                    match strip_pat_type(elems_pat) {
+                        Pat::Tuple(t) if t.elems.len() == arrays.len() => t.elems.iter().collect(),
+                        other => {
+                            self.errors.push(
+                                other.span(),
+                                format!(
+                                    "`.zip()` yields tuples of {} elements: write the pattern \
+                                     as `(a, b)` or `(&a, &b)`",
+                                    arrays.len()
+                                ),
+                            );
+                            return None;
+                        }
+                    }
+                };
+                for (array, p) in arrays.iter().zip(elem_pats) {
+                    let p = match strip_pat_type(p) {
+                        Pat::Reference(r) => strip_pat_type(&r.pat),
+                        p => p,
+                    };
+                    let ident = match p {
+                        Pat::Ident(pi) if pi.subpat.is_none() => pi.ident.clone(),
+                        Pat::Wild(_) => continue,
+                        other => {
+                            self.errors.push(
+                                other.span(),
+                                "bind each element of an array to a plain name (`x` or `&x`)",
+                            );
+                            return None;
+                        }
+                    };
+                    let elem = Expr {
+                        kind: ExprKind::Index {
+                            var: *array,
+                            index: vec![Expr {
+                                kind: ExprKind::Var(index),
+                                span: ident.span(),
+                            }],
+                        },
+                        span: ident.span(),
+                    };
+                    let var = self.declare(&ident, Ty::Unknown, None, false, VarKind::Local);
+                    body.push(Stmt::Let {
+                        var,
+                        init: Some(elem),
+                    });
+                }
+                Some((index, body))
+            }
+        }
+    }
+
+    fn opaque(&mut self, expr: &syn::Expr) -> ExprKind {
+        let mut e = expr.clone();
+        let mut renamer = Renamer {
+            cx: self,
+            refs: Vec::new(),
+        };
+        renamer.visit_expr_mut(&mut e);
+        let refs = renamer.refs;
+        ExprKind::Opaque {
+            tokens: e.to_token_stream(),
+            refs,
+        }
+    }
+
+    /// Renames the function's locals inside a macro invocation's tokens (best effort: an
+    /// identifier not preceded by `.` that names a local in scope).
+    fn rename_tokens(&mut self, tokens: TokenStream) -> TokenStream {
+        let mut out = Vec::new();
+        let mut after_dot = false;
+        for tt in tokens {
+            let next = match tt {
+                TokenTree::Ident(id) if !after_dot => match self.resolve(&id.to_string()) {
+                    Some(v) => {
+                        let mut ident = self.vars[v].ident.clone();
+                        if ident == id {
+                            ident = id;
+                        }
+                        TokenTree::Ident(ident)
+                    }
+                    None => TokenTree::Ident(id),
+                },
+                TokenTree::Group(g) => {
+                    let mut ng =
+                        proc_macro2::Group::new(g.delimiter(), self.rename_tokens(g.stream()));
+                    ng.set_span(g.span());
+                    TokenTree::Group(ng)
+                }
+                other => other,
+            };
+            after_dot = matches!(&next, TokenTree::Punct(p) if p.as_char() == '.');
+            out.push(next);
+        }
+        out.into_iter().collect()
+    }
+
+    fn unsupported(&mut self, expr: &syn::Expr) {
+        let (what, instead) = describe_unsupported(expr);
+        self.errors.push(
+            expr.span(),
+            format!("{what} is not supported in a `#[differentiate]` function: {instead}"),
+        );
+    }
+
+    fn error_expr(&self, span: Span) -> Expr {
+        Expr {
+            kind: ExprKind::Lit(syn::parse_quote!(0.0)),
+            span,
+        }
+    }
+}
+
+/// Renames locals inside an opaque expression and records which it mentions.
+struct Renamer<'a, 'e> {
+    cx: &'a mut Lowering<'e>,
+    refs: Vec<VarId>,
+}
+
+impl VisitMut for Renamer<'_, '_> {
+    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
+        if p.qself.is_none() {
+            if let Some(id) = p.path.get_ident() {
+                if let Some(v) = self.cx.resolve(&id.to_string()) {
+                    self.refs.push(v);
+                    let ident = self.cx.vars[v].ident.clone();
+                    p.path = ident.into();
+                }
+            }
+        }
+    }
+    fn visit_expr_closure_mut(&mut self, c: &mut syn::ExprClosure) {
+        self.cx.errors.push(
+            c.span(),
+            "closures are not supported in a `#[differentiate]` function: write a loop or a \
+             separate `#[differentiate]` function",
+        );
+    }
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        m.tokens = self.cx.rename_tokens(m.tokens.clone());
+    }
+}
+
+pub fn collect_refs(e: &Expr, out: &mut Vec<VarId>) {
+    match &e.kind {
+        ExprKind::Var(v) => out.push(*v),
+        ExprKind::Lit(_) | ExprKind::Path(_) => {}
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => collect_refs(a, out),
+        ExprKind::Binary(_, a, b) => {
+            collect_refs(a, out);
+            collect_refs(b, out);
+        }
+        ExprKind::Rule { args, int_arg, .. } => {
+            args.iter().for_each(|a| collect_refs(a, out));
+            if let Some(i) = int_arg {
+                collect_refs(i, out);
+            }
+        }
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| collect_refs(a, out)),
+        ExprKind::Opaque { refs, .. } => out.extend(refs),
+        ExprKind::Index { var, index } => {
+            out.push(*var);
+            index.iter().for_each(|i| collect_refs(i, out));
+        }
+        ExprKind::ArrayNew { elem, len, .. } => {
+            collect_refs(elem, out);
+            collect_refs(len, out);
+        }
+    }
+}
+
+fn strip_parens(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => strip_parens(&p.expr),
+        syn::Expr::Group(g) => strip_parens(&g.expr),
+        e => e,
+    }
+}
+
+fn binary_op(op: &syn::BinOp) -> Option<BinOp> {
+    use syn::BinOp as B;
+    Some(match op {
+        B::Add(_) => BinOp::Add,
+        B::Sub(_) => BinOp::Sub,
+        B::Mul(_) => BinOp::Mul,
+        B::Div(_) => BinOp::Div,
+        B::Rem(_) => BinOp::Rem,
+        B::And(_) => BinOp::And,
+        B::Or(_) => BinOp::Or,
+        B::BitXor(_) => BinOp::BitXor,
+        B::BitAnd(_) => BinOp::BitAnd,
+        B::BitOr(_) => BinOp::BitOr,
+        B::Shl(_) => BinOp::Shl,
+        B::Shr(_) => BinOp::Shr,
+        B::Eq(_) => BinOp::Eq,
+        B::Lt(_) => BinOp::Lt,
+        B::Le(_) => BinOp::Le,
+        B::Ne(_) => BinOp::Ne,
+        B::Ge(_) => BinOp::Ge,
+        B::Gt(_) => BinOp::Gt,
+        _ => return None,
+    })
+}
+
+fn compound_op(op: &syn::BinOp) -> Option<BinOp> {
+    use syn::BinOp as B;
+    Some(match op {
+        B::AddAssign(_) => BinOp::Add,
+        B::SubAssign(_) => BinOp::Sub,
+        B::MulAssign(_) => BinOp::Mul,
+        B::DivAssign(_) => BinOp::Div,
+        B::RemAssign(_) => BinOp::Rem,
+        B::BitXorAssign(_) => BinOp::BitXor,
+        B::BitAndAssign(_) => BinOp::BitAnd,
+        B::BitOrAssign(_) => BinOp::BitOr,
+        B::ShlAssign(_) => BinOp::Shl,
+        B::ShrAssign(_) => BinOp::Shr,
+        _ => return None,
+    })
+}
+
+/// What an unsupported expression is called, and what to write instead.
+fn describe_unsupported(expr: &syn::Expr) -> (&'static str, &'static str) {
+    match expr {
+        syn::Expr::ForLoop(_) => ("a `for` loop", "loops are not supported yet; unroll it or split the function"),
+        syn::Expr::While(_) => ("a `while` loop", "loops are not supported yet; unroll it or split the function"),
+        syn::Expr::Loop(_) => ("a `loop`", "loops are not supported yet; unroll it or split the function"),
+        syn::Expr::Break(_) => ("`break`", "loops are not supported yet"),
+        syn::Expr::Continue(_) => ("`continue`", "loops are not supported yet"),
+        syn::Expr::Closure(_) => (
+            "a closure",
+            "write a separate `#[differentiate]` function and call it",
+        ),
+        syn::Expr::Async(_) | syn::Expr::Await(_) => ("`async`/`.await`", "differentiate synchronous code"),
+        syn::Expr::Try(_) => ("the `?` operator", "handle the error outside the differentiated function"),
+        syn::Expr::TryBlock(_) => ("a `try` block", "handle errors outside the function"),
+        syn::Expr::Unsafe(_) => ("an `unsafe` block", "differentiate safe code only"),
+        syn::Expr::Range(_) => ("a range", "ranges are supported only in `for` loops (coming with loop support)"),
+        syn::Expr::Struct(_) => ("a struct literal", "pass the fields as separate `f64` values"),
+        syn::Expr::Let(_) => ("`let` in an expression", "use `match`"),
+        syn::Expr::Yield(_) => ("`yield`", "differentiate ordinary functions"),
+        syn::Expr::Assign(_) => ("an assignment used as a value", "write the assignment as its own statement"),
+        syn::Expr::Repeat(_) => ("an array expression", "arrays are supported only as the returned value"),
+        syn::Expr::Return(_) => ("`return` inside an expression", "return from a statement position"),
+        _ => ("this expression", "rewrite it with `let`, arithmetic, method calls and `if`/`match`"),
+    }
+}
+
+/// What a loop walks.
+enum Source {
+    Range { iter: Expr, range: Option<Range> },
+    /// The elements of these arrays, in step (`zip`), with the index bound by `enumerate`.
+    Elements { arrays: Vec<VarId>, enumerate: bool },
+}
+
+impl Source {
+    fn kind(&self, var: VarId) -> LoopKind {
+        match self {
+            Source::Range { iter, range } => LoopKind::For {
+                var,
+                iter: iter.clone(),
+                range: range.clone(),
+            },
+            Source::Elements { arrays, .. } => LoopKind::Elements {
+                var,
+                arrays: arrays.clone(),
+            },
+        }
+    }
+}
+
+/// `x[i][j]` → (`x`, [`i`, `j`]).
+fn flatten_index(e: &syn::Expr) -> (&syn::Expr, Vec<&syn::Expr>) {
+    match strip_parens(e) {
+        syn::Expr::Index(ix) => {
+            let (base, mut idx) = flatten_index(&ix.expr);
+            idx.push(&ix.index);
+            (base, idx)
+        }
+        other => (other, Vec::new()),
+    }
+}
+
+/// `ys.iter()` or `&ys` → `ys`.
+fn strip_iter(e: &syn::Expr) -> &syn::Expr {
+    match strip_parens(e) {
+        syn::Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => strip_iter(&m.receiver),
+        e => e,
+    }
+}
+
+fn strip_pat_type(p: &Pat) -> &Pat {
+    match p {
+        Pat::Type(t) => strip_pat_type(&t.pat),
+        Pat::Paren(p) => strip_pat_type(&p.pat),
+        p => p,
+    }
+}
+
+/// Whether an iterator expression is built on an integer range.
+fn range_based(e: &syn::Expr) -> bool {
+    match strip_parens(e) {
+        syn::Expr::Range(_) => true,
+        syn::Expr::MethodCall(m) => range_based(&m.receiver),
+        _ => false,
+    }
+}
+
+/// The body of `vec![elem; len]`.
+fn parse_vec_repeat(input: syn::parse::ParseStream) -> syn::Result<(syn::Expr, syn::Expr)> {
+    let elem: syn::Expr = input.parse()?;
+    input.parse::<syn::Token![;]>()?;
+    let len: syn::Expr = input.parse()?;
+    Ok((elem, len))
+}

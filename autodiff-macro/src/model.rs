@@ -1,0 +1,340 @@
+//! The small model of an annotated function that every transform works on.
+//!
+//! Lowering (`lower.rs`) turns the user's syntax into this model: variables resolved to
+//! [`VarId`]s (so shadowing is explicit), control flow inside expressions hoisted into
+//! statements (`let y = if c { a } else { b }` becomes a declaration plus an `if` statement
+//! that assigns `y`), and every expression tagged with enough information to know its type.
+//! Inference (`infer.rs`) then fixes each variable's type and whether it is active (depends on
+//! a differentiated input). The emitters (`forward.rs`, `reverse.rs`) only read the model.
+
+use proc_macro2::{Span, TokenStream};
+use syn::Ident;
+
+/// Index of a variable in [`Function::vars`].
+pub type VarId = usize;
+
+/// What the model knows of a value's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// `f64`: may carry a derivative.
+    Float,
+    /// Any integer type.
+    Int,
+    /// `bool`.
+    Bool,
+    /// Something else that passes through untouched (references to data, user types).
+    Other,
+    /// Not known yet: fixed by inference from later uses, or an error.
+    Unknown,
+    /// An array of floats (`&[f64]`, `[f64; N]`, `&Vec<f64>`, `Vec<f64>`) of this rank:
+    /// 1, or 2 for rows of fixed length (`&[[f64; N]]`).
+    FloatArray(u8),
+}
+
+/// A variable: a parameter, a user `let`, or a temporary made by lowering.
+pub struct Var {
+    /// The identifier emitted for it everywhere (declaration and uses). User variables keep
+    /// their name and span unless the name is shadowed, in which case later bindings get a
+    /// numbered mixed-site name.
+    pub ident: Ident,
+    /// The name as the user wrote it (for messages).
+    pub user_name: String,
+    pub ty: Ty,
+    /// The type as written, for variables that are not floats (kept in emitted code).
+    pub written_ty: Option<syn::Type>,
+    pub mutable: bool,
+    /// Depends on a differentiated input (set by inference; floats only).
+    pub active: bool,
+    pub kind: VarKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarKind {
+    /// A function parameter; `differentiated` is false for `#[constant]` and non-float ones.
+    Param { index: usize, differentiated: bool },
+    /// A `let` binding written by the user.
+    Local,
+    /// A temporary introduced by lowering (for `if`/`match`/block expressions).
+    Temp,
+}
+
+/// The shape of what the function returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetShape {
+    /// `-> f64`
+    Scalar,
+    /// `-> (f64, f64, ...)` with this many elements.
+    Tuple(usize),
+    /// `-> [f64; M]`
+    Array(usize),
+}
+
+impl RetShape {
+    pub fn len(self) -> usize {
+        match self {
+            RetShape::Scalar => 1,
+            RetShape::Tuple(n) | RetShape::Array(n) => n,
+        }
+    }
+}
+
+/// A parameter of the annotated function.
+pub struct Param {
+    pub var: VarId,
+    /// The type as written (`f64`, `usize`, `&[f64]`, ...).
+    pub ty: syn::Type,
+}
+
+/// The whole annotated function.
+pub struct Function {
+    pub name: Ident,
+    pub vis: syn::Visibility,
+    pub params: Vec<Param>,
+    pub ret: RetShape,
+    pub vars: Vec<Var>,
+    pub body: Block,
+}
+
+impl Function {
+    /// Parameters that get a derivative slot, in order.
+    pub fn differentiated_params(&self) -> Vec<VarId> {
+        self.params
+            .iter()
+            .filter(|p| {
+                matches!(
+                    self.vars[p.var].kind,
+                    VarKind::Param {
+                        differentiated: true,
+                        ..
+                    }
+                )
+            })
+            .map(|p| p.var)
+            .collect()
+    }
+}
+
+pub type Block = Vec<Stmt>;
+
+pub enum Stmt {
+    /// `let x = init;` or `let x;` (a declaration assigned later).
+    Let { var: VarId, init: Option<Expr> },
+    /// `x = value`, or `x op= value` when `op` is set.
+    Assign {
+        var: VarId,
+        op: Option<BinOp>,
+        value: Expr,
+        span: Span,
+    },
+    /// `if cond { then } else { els }` (statement form; an empty `els` for no `else`).
+    If {
+        cond: Expr,
+        then: Block,
+        els: Block,
+    },
+    /// `match scrutinee { arms }` on a value that is not a float.
+    Match { scrutinee: Expr, arms: Vec<Arm> },
+    /// `{ ... }`: a nested scope.
+    Block(Block),
+    /// `a[i] = value`, `a[i][j] op= value` on a local float array.
+    Store {
+        var: VarId,
+        index: Vec<Expr>,
+        op: Option<BinOp>,
+        value: Expr,
+        span: Span,
+    },
+    /// A loop; `label` as written (`'outer`), if any.
+    Loop {
+        kind: LoopKind,
+        body: Block,
+        label: Option<syn::Lifetime>,
+    },
+    /// `break` or `continue`, to the loop labelled `label` or the innermost one.
+    Exit {
+        kind: ExitKind,
+        label: Option<syn::Lifetime>,
+    },
+    /// `return values;` (or the function's tail expression): one expression per output.
+    Return { values: Vec<Expr> },
+    /// A statement on values that carry no derivative, emitted as written (after renaming):
+    /// `let n = xs.len();`, `debug_assert!(n > 0);`.
+    Passive(TokenStream),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    Break,
+    Continue,
+}
+
+pub enum LoopKind {
+    /// `for var in iter`: `iter` over integers, as written (after renaming); `range` when it is
+    /// a plain range that the reverse sweep can walk backwards without recording it.
+    For {
+        var: VarId,
+        iter: Expr,
+        range: Option<Range>,
+    },
+    /// `for x in xs`, `for (i, &x) in xs.iter().enumerate()`, `xs.iter().zip(ys)`, and the
+    /// reductions `.sum()`/`.product()` over them: `var` walks `0..len` of the shortest array;
+    /// the body starts by reading the elements.
+    Elements { var: VarId, arrays: Vec<VarId> },
+    /// `while cond`.
+    While { cond: Expr },
+    /// `loop`.
+    Infinite,
+}
+
+/// `start..end`, `start..=end`, and their `.rev()`.
+#[derive(Clone)]
+pub struct Range {
+    pub start: Expr,
+    pub end: Expr,
+    pub inclusive: bool,
+    pub reversed: bool,
+}
+
+pub struct Arm {
+    pub pat: TokenStream,
+    pub guard: Option<Expr>,
+    pub body: Block,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    // Comparisons and logic: their value is a `bool`.
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+    // Bitwise and shifts on integers and bools.
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+}
+
+impl BinOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
+        )
+    }
+
+    pub fn is_logic(self) -> bool {
+        matches!(self, BinOp::And | BinOp::Or)
+    }
+
+    pub fn is_arith(self) -> bool {
+        matches!(
+            self,
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem
+        )
+    }
+
+    /// The compound assignment `op=`.
+    pub fn assign_tokens(self) -> TokenStream {
+        use quote::quote;
+        match self {
+            BinOp::Add => quote!(+=),
+            BinOp::Sub => quote!(-=),
+            BinOp::Mul => quote!(*=),
+            BinOp::Div => quote!(/=),
+            BinOp::Rem => quote!(%=),
+            BinOp::BitAnd => quote!(&=),
+            BinOp::BitOr => quote!(|=),
+            BinOp::BitXor => quote!(^=),
+            BinOp::Shl => quote!(<<=),
+            BinOp::Shr => quote!(>>=),
+            // Not compound operators; lowering never produces these.
+            _ => self.tokens(),
+        }
+    }
+
+    pub fn tokens(self) -> TokenStream {
+        use quote::quote;
+        match self {
+            BinOp::Add => quote!(+),
+            BinOp::Sub => quote!(-),
+            BinOp::Mul => quote!(*),
+            BinOp::Div => quote!(/),
+            BinOp::Rem => quote!(%),
+            BinOp::Lt => quote!(<),
+            BinOp::Le => quote!(<=),
+            BinOp::Gt => quote!(>),
+            BinOp::Ge => quote!(>=),
+            BinOp::Eq => quote!(==),
+            BinOp::Ne => quote!(!=),
+            BinOp::And => quote!(&&),
+            BinOp::Or => quote!(||),
+            BinOp::BitAnd => quote!(&),
+            BinOp::BitOr => quote!(|),
+            BinOp::BitXor => quote!(^),
+            BinOp::Shl => quote!(<<),
+            BinOp::Shr => quote!(>>),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+#[derive(Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone)]
+pub enum ExprKind {
+    /// A literal number or bool, as written.
+    Lit(syn::Lit),
+    /// A variable of the function.
+    Var(VarId),
+    /// A path that is not a local: a `const`, `std::f64::consts::PI`, `f64::EPSILON`.
+    /// Its type is known only from context (it never carries a derivative).
+    Path(syn::ExprPath),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// An elementary function of the rule table, in either call form: `x.sin()` or
+    /// `f64::sin(x)`. `args` are the float arguments (receiver first); `int_arg` is the
+    /// integer exponent of `powi`.
+    Rule {
+        rule: &'static crate::rules::Rule,
+        args: Vec<Expr>,
+        int_arg: Option<Box<Expr>>,
+    },
+    /// A call of another function: `g(a, b)`, `module::g(a)`. When any argument is active the
+    /// callee must be `#[differentiate]`d (its derivative siblings are called).
+    Call { path: syn::Path, args: Vec<Expr> },
+    /// `expr as T`.
+    Cast(Box<Expr>, syn::Type),
+    /// An element of a float array: `w[i]`, `x[i][j]`.
+    Index { var: VarId, index: Vec<Expr> },
+    /// A new array: `[elem; len]` (`vec: false`) or `vec![elem; len]`.
+    ArrayNew {
+        elem: Box<Expr>,
+        len: Box<Expr>,
+        vec: bool,
+    },
+    /// An expression on non-float values that the transform does not look into
+    /// (`xs.len()`, `n.pow(2)`), emitted as written after renaming locals; `refs` are the
+    /// variables it mentions.
+    Opaque { tokens: TokenStream, refs: Vec<VarId> },
+}

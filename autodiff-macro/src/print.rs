@@ -1,0 +1,257 @@
+//! Printing model expressions back to Rust, with the fewest parentheses that keep precedence.
+//!
+//! Two modes: `Plain` prints `f64` code as the user wrote it (used by the reverse sweep for
+//! conditions and values without derivatives); `Generic` prints code over a scalar type `S`,
+//! lifting every float constant with `S::from_f64` and calling the `_generic` version of
+//! callees.
+
+use crate::infer::{is_active, type_of};
+use crate::model::*;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Plain,
+    Generic,
+}
+
+pub struct Printer<'a> {
+    pub vars: &'a [Var],
+    pub mode: Mode,
+    /// The function's return shape (for `return` statements).
+    pub ret: RetShape,
+}
+
+/// Binding strength, higher binds tighter.
+fn prec(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary(op, ..) => match op {
+            BinOp::Mul | BinOp::Div | BinOp::Rem => 10,
+            BinOp::Add | BinOp::Sub => 9,
+            BinOp::Shl | BinOp::Shr => 8,
+            BinOp::BitAnd => 7,
+            BinOp::BitXor => 6,
+            BinOp::BitOr => 5,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => 4,
+            BinOp::And => 3,
+            BinOp::Or => 2,
+        },
+        ExprKind::Cast(..) => 12,
+        ExprKind::Unary(..) => 13,
+        ExprKind::Opaque { .. } => 1,
+        _ => 20,
+    }
+}
+
+fn paren_if(cond: bool, t: TokenStream) -> TokenStream {
+    if cond {
+        quote!((#t))
+    } else {
+        t
+    }
+}
+
+impl Printer<'_> {
+    fn generic(&self) -> bool {
+        self.mode == Mode::Generic
+    }
+
+    fn lift(&self, t: TokenStream, span: proc_macro2::Span) -> TokenStream {
+        quote_spanned!(span=> S::from_f64(#t))
+    }
+
+    /// Whether the elements of array `v` are of the scalar type being printed: always in plain
+    /// mode; in generic mode all but the `#[constant]` array parameters (data stays `f64`).
+    pub fn is_scalar_array(&self, v: VarId) -> bool {
+        !self.generic() || is_s_array(&self.vars[v])
+    }
+
+    /// A call must go to the `_generic` sibling when it gets a derivative or any `S` argument.
+    fn call_is_generic(&self, args: &[Expr]) -> bool {
+        self.generic()
+            && args
+                .iter()
+                .any(|a| is_active(a, self.vars) || type_of(a, self.vars) == Ty::Float && !is_constant_leaf(a))
+    }
+
+    /// Prints `e`. `float` says the context needs a float (an `S` in generic mode).
+    pub fn expr(&self, e: &Expr, float: bool) -> TokenStream {
+        let span = e.span;
+        let lift = float && self.generic();
+        match &e.kind {
+            ExprKind::Lit(l) => {
+                let t = l.to_token_stream();
+                if lift {
+                    self.lift(t, span)
+                } else {
+                    t
+                }
+            }
+            ExprKind::Var(v) => {
+                let id = &self.vars[*v].ident;
+                if lift && self.vars[*v].ty != Ty::Float {
+                    self.lift(quote!(#id), span)
+                } else {
+                    quote!(#id)
+                }
+            }
+            ExprKind::Path(p) => {
+                if lift {
+                    self.lift(p.to_token_stream(), span)
+                } else {
+                    p.to_token_stream()
+                }
+            }
+            ExprKind::Opaque { tokens, .. } => {
+                if lift {
+                    self.lift(tokens.clone(), span)
+                } else {
+                    tokens.clone()
+                }
+            }
+            ExprKind::Unary(op, a) => {
+                let inner = self.expr(a, float);
+                let inner = paren_if(prec(a) < 13, inner);
+                match op {
+                    UnOp::Neg => quote_spanned!(span=> -#inner),
+                    UnOp::Not => quote_spanned!(span=> !#inner),
+                }
+            }
+            ExprKind::Binary(op, a, b) => {
+                let operand_float = if op.is_comparison() {
+                    self.generic()
+                        && (type_of(a, self.vars) == Ty::Float || type_of(b, self.vars) == Ty::Float)
+                } else if op.is_logic() {
+                    false
+                } else {
+                    float
+                };
+                let p = prec(e);
+                let l = paren_if(prec(a) < p, self.expr(a, operand_float));
+                let r = paren_if(prec(b) <= p, self.expr(b, operand_float));
+                let o = op.tokens();
+                quote!(#l #o #r)
+            }
+            ExprKind::Rule {
+                rule,
+                args,
+                int_arg,
+            } => {
+                let arg_float = float || type_of(e, self.vars) == Ty::Float;
+                let method = format_ident!("{}", rule.name, span = span);
+                let recv = paren_if(prec(&args[0]) < 20, self.expr(&args[0], arg_float));
+                let rest = args[1..].iter().map(|a| self.expr(a, arg_float));
+                let int = int_arg.iter().map(|i| self.expr(i, false));
+                quote!(#recv.#method(#(#rest,)* #(#int)*))
+            }
+            ExprKind::Call { path, args } => {
+                if self.call_is_generic(args) {
+                    let callee = sibling_path(path, "", "_generic");
+                    let args = args.iter().map(|a| {
+                        let f = type_of(a, self.vars) == Ty::Float;
+                        self.expr(a, f)
+                    });
+                    quote_spanned!(span=> #callee(#(#args),*))
+                } else {
+                    let args = args.iter().map(|a| self.expr(a, false));
+                    let call = quote_spanned!(span=> #path(#(#args),*));
+                    if lift {
+                        self.lift(call, span)
+                    } else {
+                        call
+                    }
+                }
+            }
+            ExprKind::Index { var, index } => {
+                let id = &self.vars[*var].ident;
+                let idx = index.iter().map(|i| self.expr(i, false));
+                let read = quote!(#id #([#idx])*);
+                if lift && !self.is_scalar_array(*var) {
+                    self.lift(read, span)
+                } else {
+                    read
+                }
+            }
+            ExprKind::ArrayNew { elem, len, vec } => {
+                let float = crate::infer::type_of(elem, self.vars) == Ty::Float;
+                let elem = self.expr(elem, float);
+                let len = self.expr(len, false);
+                if *vec {
+                    quote_spanned!(span=> ::std::vec![#elem; #len])
+                } else {
+                    quote_spanned!(span=> [#elem; #len])
+                }
+            }
+            ExprKind::Cast(a, ty) => {
+                let to_float = crate::lower::classify_type(ty) == Ty::Float;
+                if to_float && type_of(a, self.vars) == Ty::Float {
+                    // `x as f64` on an `f64`: a no-op.
+                    return self.expr(a, float);
+                }
+                let inner = paren_if(prec(a) < 12, self.expr(a, false));
+                let cast = quote!(#inner as #ty);
+                if lift {
+                    self.lift(cast, span)
+                } else {
+                    cast
+                }
+            }
+        }
+    }
+}
+
+/// Whether a float expression is a constant that needs no `S` in generic code.
+fn is_constant_leaf(e: &Expr) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Lit(_) | ExprKind::Path(_) | ExprKind::Opaque { .. }
+    )
+}
+
+/// `module::g` → `module::{prefix}g{suffix}`, keeping the user's spans for error messages.
+pub fn sibling_path(path: &syn::Path, prefix: &str, suffix: &str) -> syn::Path {
+    let mut p = path.clone();
+    if let Some(last) = p.segments.last_mut() {
+        let name = last.ident.to_string();
+        last.ident = format_ident!(
+            "{}{}{}",
+            prefix,
+            name.trim_start_matches("r#"),
+            suffix,
+            span = last.ident.span()
+        );
+    }
+    p
+}
+
+/// Whether an array variable holds `S` elements in generic code.
+pub fn is_s_array(v: &Var) -> bool {
+    matches!(v.ty, Ty::FloatArray(_))
+        && !matches!(
+            v.kind,
+            VarKind::Param {
+                differentiated: false,
+                ..
+            }
+        )
+}
+
+/// `ty` with every `f64` replaced by `S`.
+pub fn substitute_f64(ty: &syn::Type) -> syn::Type {
+    struct Sub;
+    impl syn::visit_mut::VisitMut for Sub {
+        fn visit_type_mut(&mut self, t: &mut syn::Type) {
+            if let syn::Type::Path(p) = t {
+                if p.qself.is_none() && p.path.is_ident("f64") {
+                    *t = syn::parse_quote!(S);
+                    return;
+                }
+            }
+            syn::visit_mut::visit_type_mut(self, t);
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Sub, &mut ty);
+    ty
+}

@@ -1,0 +1,1459 @@
+//! Reverse mode: the pullback `__<name>_pullback`, generated source rather than a runtime tape
+//! of operations.
+//!
+//! The forward sweep is the user's function in three-address form: each operation whose
+//! result the reverse sweep needs gets its own immutable local (`let __t3 = a * b;`,
+//! `let (y, __d1) = rules::sin(x);`). Reads of a mutable variable whose value is needed later
+//! are copied first, so the reverse sweep never sees a value that was overwritten. The reverse
+//! sweep is a closure that runs one adjoint statement per operation in reverse order
+//! (`__adj_x += __adj_y * __d1;`), accumulating each adjoint in a plain `f64` local: a shared
+//! subexpression costs one adjoint, and each operation's adjoint runs once.
+//!
+//! Outside loops the closure simply captures the locals it needs (values defined inside a
+//! branch are declared at the top of the function so that it can). Inside loops, a value the
+//! reverse sweep needs is pushed on a tape by the operation that needs it, and popped by that
+//! operation's adjoint: linear operations record nothing, and values the reverse sweep can
+//! recompute (constants, loop indices of `for` loops over ranges, integers computed from them)
+//! are recomputed rather than recorded. Control flow records its decisions: the branch an `if`
+//! or `match` took, and the trip count of a loop that cannot be walked backwards from its range.
+//! `break`, `continue` and `return` set an exit code that guards the rest of each block, so the
+//! reverse sweep knows exactly which statements ran.
+
+use crate::forward::ret_value;
+use crate::infer::{is_active, type_of};
+use crate::model::*;
+use crate::print::{sibling_path, Mode, Printer};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use std::collections::{HashMap, HashSet};
+use syn::Ident;
+
+pub fn pullback_fn(f: &Function) -> TokenStream {
+    let mut rev = Rev {
+        f,
+        p: Printer {
+            vars: &f.vars,
+            mode: Mode::Plain,
+            ret: f.ret,
+        },
+        counter: 0,
+        hoisted: Vec::new(),
+        adj_scopes: vec![Vec::new()],
+        depth: 0,
+        loops: Vec::new(),
+        var_level: HashMap::new(),
+        recomputable: HashSet::new(),
+        needs_exit: needs_exit_code(&f.body),
+        tape: false,
+        tape_n: false,
+        back_stacks: Vec::new(),
+    };
+    for p in &f.params {
+        rev.var_level.insert(p.var, 0);
+        if !f.vars[p.var].mutable {
+            rev.recomputable.insert(p.var);
+        }
+    }
+    let n_out = f.ret.len();
+    let rets: Vec<Ident> = (0..n_out).map(|i| mixed(&format!("__ret{i}"))).collect();
+    let ret_adjs: Vec<Ident> = (0..n_out).map(|i| mixed(&format!("__adj_ret{i}"))).collect();
+    for r in &rets {
+        rev.hoisted.push(quote!(let mut #r = 0.0_f64;));
+    }
+    if rev.needs_exit {
+        let exit = exit_code();
+        rev.hoisted.push(quote!(let mut #exit: usize = 0;));
+    }
+    let mut out = Out::default();
+    rev.block(&f.body, &mut out);
+    let Out { fwd, rev: rsweep, .. } = out;
+    let rsweep = rsweep.into_iter().rev();
+
+    // Adjoints of the parameters, in order; array parameters' adjoints are the caller's
+    // buffers, passed to the backpropagator.
+    let mut adj_decls = Vec::new();
+    let mut outputs = Vec::new();
+    let mut out_tys = Vec::new();
+    let mut buffer_params = Vec::new();
+    let mut declared = HashSet::new();
+    for param in &f.params {
+        let v = &f.vars[param.var];
+        let differentiated = matches!(
+            v.kind,
+            VarKind::Param {
+                differentiated: true,
+                ..
+            }
+        );
+        let a = adj_ident(&v.ident);
+        match (differentiated, v.ty) {
+            (true, Ty::FloatArray(_)) => {
+                declared.insert(a.to_string());
+                let ty = shadow_type(&param.ty, true);
+                buffer_params.push(quote!(#a: #ty));
+            }
+            (true, _) => {
+                declared.insert(a.to_string());
+                adj_decls.push(quote!(let mut #a = 0.0_f64;));
+                outputs.push(quote!(#a));
+                out_tys.push(quote!(f64));
+            }
+            (false, Ty::FloatArray(_)) => {}
+            (false, _) => {
+                outputs.push(quote!(::autodiff::__private::Constant));
+                out_tys.push(quote!(::autodiff::__private::Constant));
+            }
+        }
+    }
+    for (a, init) in &rev.adj_scopes[0] {
+        if declared.insert(a.to_string()) {
+            adj_decls.push(quote!(let mut #a = #init;));
+        }
+    }
+    let mut tapes = Vec::new();
+    let mut cursors = Vec::new();
+    if rev.tape {
+        tapes.push(quote!(let mut __tape: ::std::vec::Vec<f64> = ::std::vec::Vec::new();));
+        cursors.push(quote!(let mut __cur = __tape.len();));
+    }
+    if rev.tape_n {
+        tapes.push(quote!(let mut __tape_n: ::std::vec::Vec<usize> = ::std::vec::Vec::new();));
+        cursors.push(quote!(let mut __cur_n = __tape_n.len();));
+    }
+    for (stack, cursor) in &rev.back_stacks {
+        tapes.push(quote!(let mut #stack = ::std::vec::Vec::new();));
+        cursors.push(quote!(let mut #cursor = #stack.len();));
+    }
+
+    let (adj_pat, adj_ty) = match f.ret {
+        RetShape::Scalar => {
+            let a = &ret_adjs[0];
+            (quote!(#a), quote!(f64))
+        }
+        RetShape::Tuple(n) => {
+            let tys = std::iter::repeat_n(quote!(f64), n);
+            (quote!((#(#ret_adjs,)*)), quote!((#(#tys,)*)))
+        }
+        RetShape::Array(n) => {
+            let n = crate::api::lit(n);
+            (quote!([#(#ret_adjs),*]), quote!([f64; #n]))
+        }
+    };
+    let buffer_tys: Vec<TokenStream> = f
+        .params
+        .iter()
+        .filter(|p| is_differentiated_array(f, p))
+        .map(|p| shadow_type(&p.ty, true))
+        .collect();
+    let name = format_ident!("__{}_pullback", f.name);
+    let vis = &f.vis;
+    let has_refs = f.params.iter().any(|p| has_reference(&p.ty));
+    let lifetime = has_refs.then(|| quote!(<'ad>));
+    let bound = has_refs.then(|| quote!(+ 'ad));
+    let params = f.params.iter().map(|param| {
+        let v = &f.vars[param.var];
+        let id = &v.ident;
+        let ty = with_lifetime(&param.ty);
+        let m = v.mutable.then(|| quote!(mut));
+        quote!(#m #id: #ty)
+    });
+    let ret_ty = crate::forward::ret_type(f.ret, quote!(f64));
+    let value = ret_value(f.ret, rets.iter().map(|r| quote!(#r)).collect());
+    let hoisted = &rev.hoisted;
+    let doc = format!(
+        "Reverse mode of `{}` (generated by `#[differentiate]`): the value, and the \
+         backpropagator from output sensitivities to one sensitivity per parameter.",
+        f.name
+    );
+    quote! {
+        #[doc = #doc]
+        #[doc(hidden)]
+        #[inline]
+        #[allow(unused_mut, unused_assignments, unused_variables, unused_parens, clippy::all)]
+        #vis fn #name #lifetime(#(#params),*)
+            -> (#ret_ty, impl Fn(#adj_ty, #(#buffer_tys),*) -> (#(#out_tys,)*) #bound)
+        {
+            #(#tapes)*
+            #(#hoisted)*
+            #(#fwd)*
+            (#value, move |#adj_pat: #adj_ty, #(#buffer_params),*| {
+                #(#cursors)*
+                #(#adj_decls)*
+                #(#rsweep)*
+                (#(#outputs,)*)
+            })
+        }
+    }
+}
+
+pub fn is_differentiated_array(f: &Function, p: &Param) -> bool {
+    let v = &f.vars[p.var];
+    matches!(v.ty, Ty::FloatArray(_))
+        && matches!(
+            v.kind,
+            VarKind::Param {
+                differentiated: true,
+                ..
+            }
+        )
+}
+
+/// The type of the buffer that receives (or, `mutable: false`, supplies) the derivative of
+/// an array parameter of type `ty`: `&[f64]` → `&mut [f64]`, `[f64; N]` → `&mut [f64; N]`,
+/// `&Vec<f64>` → `&mut [f64]`, `&[[f64; N]]` → `&mut [[f64; N]]`.
+pub fn shadow_type(ty: &syn::Type, mutable: bool) -> TokenStream {
+    let inner = match ty {
+        syn::Type::Reference(r) => &*r.elem,
+        t => t,
+    };
+    let inner = match inner {
+        syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec") => {
+            let elem = match &p.path.segments.last().map(|s| &s.arguments) {
+                Some(syn::PathArguments::AngleBracketed(a)) => match a.args.first() {
+                    Some(syn::GenericArgument::Type(t)) => quote!(#t),
+                    _ => quote!(f64),
+                },
+                _ => quote!(f64),
+            };
+            quote!([#elem])
+        }
+        t => quote!(#t),
+    };
+    if mutable {
+        quote!(&mut #inner)
+    } else {
+        quote!(&#inner)
+    }
+}
+
+pub fn has_reference(ty: &syn::Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
+            self.0 = true;
+        }
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_type(&mut f, ty);
+    f.0
+}
+
+/// `ty` with each elided reference lifetime named `'ad`.
+pub fn with_lifetime(ty: &syn::Type) -> syn::Type {
+    struct Namer;
+    impl syn::visit_mut::VisitMut for Namer {
+        fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+            if r.lifetime.is_none() {
+                r.lifetime = Some(syn::parse_quote!('ad));
+            }
+            syn::visit_mut::visit_type_reference_mut(self, r);
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Namer, &mut ty);
+    ty
+}
+
+fn mixed(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+fn exit_code() -> Ident {
+    mixed("__exit")
+}
+
+/// Exit code of a `return`.
+const RETURN: usize = 1;
+
+fn adj_ident(id: &Ident) -> Ident {
+    let name = id.to_string();
+    Ident::new(
+        &format!("__adj_{}", name.trim_start_matches('_')),
+        Span::mixed_site(),
+    )
+}
+
+/// Generated statements of one block: the forward sweep in order; the reverse sweep in the
+/// order generated (reversed when the block is closed), after `prelude`, which recomputes the
+/// block's integers at the start of its reverse.
+#[derive(Default)]
+struct Out {
+    fwd: Vec<TokenStream>,
+    rev: Vec<TokenStream>,
+    prelude: Vec<TokenStream>,
+}
+
+impl Out {
+    fn fwd_block(&self, head: TokenStream) -> TokenStream {
+        let f = &self.fwd;
+        quote!(#head { #(#f)* })
+    }
+
+    /// The reverse of the block, or nothing if it has no adjoint statements.
+    fn rev_stmts(&self) -> Option<TokenStream> {
+        if self.rev.is_empty() {
+            return None;
+        }
+        let pre = &self.prelude;
+        let r = self.rev.iter().rev();
+        Some(quote!(#(#pre)* #(#r)*))
+    }
+}
+
+/// A value in the forward sweep.
+struct Val {
+    /// Reads the value now, in the forward sweep.
+    now: TokenStream,
+    /// Reads the same value later in the same scope of the forward sweep, if it cannot change.
+    stable: Option<TokenStream>,
+    /// `stable` is also valid anywhere in the reverse sweep (a constant, or a value captured
+    /// from outside every loop), so it needs no recording.
+    anywhere: bool,
+    /// The adjoint accumulator, for values that carry a derivative.
+    adj: Option<Ident>,
+}
+
+/// What a recorded value is, for the tape it goes on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    F64,
+    Usize,
+    Bool,
+}
+
+/// One enclosing loop while emitting.
+struct LoopCx {
+    label: Option<String>,
+    /// Exit code of `break` to this loop (`continue` is one more).
+    code: usize,
+    /// Values to record at the end of each iteration's forward sweep, and so to restore at the
+    /// start of its reverse (lengths of arrays declared in the body).
+    end_records: Vec<(TokenStream, Ident, Kind)>,
+}
+
+struct Rev<'a> {
+    f: &'a Function,
+    p: Printer<'a>,
+    counter: usize,
+    /// Declarations at the top of the function, for values defined in nested blocks outside
+    /// loops (so the backpropagator can capture them).
+    hoisted: Vec<TokenStream>,
+    /// Adjoints to declare, with their initial value: index 0 at the top of the
+    /// backpropagator, index k at the start of the reverse of each iteration of the k-th
+    /// enclosing loop.
+    adj_scopes: Vec<Vec<(Ident, TokenStream)>>,
+    /// Nesting depth: 0 is the function's own block.
+    depth: usize,
+    loops: Vec<LoopCx>,
+    /// The loop level each variable was declared at.
+    var_level: HashMap<VarId, usize>,
+    /// Integer variables whose value the reverse sweep can compute itself.
+    recomputable: HashSet<VarId>,
+    needs_exit: bool,
+    tape: bool,
+    tape_n: bool,
+    /// Vectors of callee backpropagators for calls inside loops, with their cursors.
+    back_stacks: Vec<(Ident, Ident)>,
+}
+
+impl Rev<'_> {
+    fn fresh(&mut self, prefix: &str) -> Ident {
+        self.counter += 1;
+        mixed(&format!("__{prefix}{}", self.counter))
+    }
+
+    fn loop_level(&self) -> usize {
+        self.loops.len()
+    }
+
+    fn declare_adj(&mut self, level: usize, a: &Ident, init: TokenStream) {
+        let scope = &mut self.adj_scopes[level];
+        if !scope.iter().any(|(x, _)| x == a) {
+            scope.push((a.clone(), init));
+        }
+    }
+
+    fn adj_of_var(&mut self, v: VarId) -> Ident {
+        let a = adj_ident(&self.f.vars[v].ident);
+        let level = self.var_level.get(&v).copied().unwrap_or(0);
+        if !matches!(self.f.vars[v].kind, VarKind::Param { .. }) {
+            self.declare_adj(level, &a, quote!(0.0_f64));
+        }
+        a
+    }
+
+    fn adj_of_temp(&mut self, id: &Ident) -> Ident {
+        let a = adj_ident(id);
+        let level = self.loop_level();
+        self.declare_adj(level, &a, quote!(0.0_f64));
+        a
+    }
+
+    /// Defines `pat = value` (a name or a tuple of names, `None` for `_`): a `let` inside loops
+    /// and in the function's block, else an assignment to locals declared at the top (so the
+    /// backpropagator can capture them).
+    fn define(&mut self, names: &[Option<Ident>], inits: &[TokenStream], value: TokenStream, out: &mut Out) {
+        let pat: Vec<TokenStream> = names
+            .iter()
+            .map(|n| match n {
+                Some(n) => quote!(#n),
+                None => quote!(_),
+            })
+            .collect();
+        let pat = if pat.len() == 1 {
+            pat[0].clone()
+        } else {
+            quote!((#(#pat),*))
+        };
+        if self.depth == 0 || self.loop_level() > 0 {
+            out.fwd.push(quote!(let #pat = #value;));
+        } else {
+            for (n, i) in names.iter().zip(inits) {
+                if let Some(n) = n {
+                    self.hoisted.push(quote!(let mut #n = #i;));
+                }
+            }
+            out.fwd.push(quote!(#pat = #value;));
+        }
+    }
+
+    fn define_f64(&mut self, name: &Ident, value: TokenStream, out: &mut Out) {
+        self.define(&[Some(name.clone())], &[quote!(0.0_f64)], value, out);
+    }
+
+    /// A value that stays valid for the rest of the scope: copies it if it may change.
+    fn stabilize(&mut self, v: &Val, out: &mut Out) -> (TokenStream, bool) {
+        if let Some(s) = &v.stable {
+            return (s.clone(), v.anywhere);
+        }
+        let t = self.fresh("t");
+        self.define_f64(&t, v.now.clone(), out);
+        (quote!(#t), self.loop_level() == 0)
+    }
+
+    /// How the reverse sweep reads `value` (stable in the forward sweep now): directly when it
+    /// is valid anywhere or nothing loops, else recorded here and restored by one of `pops`,
+    /// which the caller places at the start of this operation's adjoint.
+    fn for_reverse(
+        &mut self,
+        value: TokenStream,
+        anywhere: bool,
+        kind: Kind,
+        out: &mut Out,
+        pops: &mut Vec<TokenStream>,
+    ) -> TokenStream {
+        if anywhere || self.loop_level() == 0 {
+            return value;
+        }
+        let r = self.fresh("r");
+        out.fwd.push(self.push(value, kind));
+        pops.push(self.pop(&r, kind));
+        quote!(#r)
+    }
+
+    fn push(&mut self, value: TokenStream, kind: Kind) -> TokenStream {
+        match kind {
+            Kind::F64 => {
+                self.tape = true;
+                quote!(__tape.push(#value);)
+            }
+            Kind::Usize => {
+                self.tape_n = true;
+                quote!(__tape_n.push(#value);)
+            }
+            Kind::Bool => {
+                self.tape_n = true;
+                quote!(__tape_n.push(usize::from(#value));)
+            }
+        }
+    }
+
+    fn pop(&mut self, name: &Ident, kind: Kind) -> TokenStream {
+        match kind {
+            Kind::F64 => quote!(__cur -= 1; let #name = __tape[__cur];),
+            Kind::Usize => quote!(__cur_n -= 1; let #name = __tape_n[__cur_n];),
+            Kind::Bool => quote!(__cur_n -= 1; let #name = __tape_n[__cur_n] != 0;),
+        }
+    }
+
+    /// Records a control decision (`if` flag, `match` arm, trip count) after the construct
+    /// ran: a hoisted or captured local outside loops, the tape inside. Returns the name the
+    /// reverse sweep reads it by and the statement that restores it there (if any).
+    fn record_after(&mut self, name: &Ident, kind: Kind, out: &mut Out) -> Option<TokenStream> {
+        if self.loop_level() == 0 {
+            return None;
+        }
+        out.fwd.push(self.push(quote!(#name), kind));
+        Some(self.pop(name, kind))
+    }
+
+    /// Whether an integer expression can be evaluated again in the reverse sweep.
+    fn recomputable_expr(&self, e: &Expr) -> bool {
+        let mut refs = Vec::new();
+        crate::lower::collect_refs(e, &mut refs);
+        let calls = contains_call(e);
+        !calls && refs.iter().all(|v| self.recomputable.contains(v))
+    }
+
+    // ------------------------------------------------------------ statements
+
+    fn block(&mut self, b: &[Stmt], out: &mut Out) {
+        for (i, s) in b.iter().enumerate() {
+            self.stmt(s, out);
+            let rest = &b[i + 1..];
+            if self.needs_exit && !rest.is_empty() && may_exit(s) {
+                // The rest of the block runs only if `s` did not return, break or continue.
+                let exit = exit_code();
+                let flag = self.fresh("b");
+                let inner = self.nested(|r, o| r.block(rest, o));
+                self.branch(&flag, quote!(#exit == 0), inner, Out::default(), out);
+                return;
+            }
+        }
+    }
+
+    fn nested(&mut self, f: impl FnOnce(&mut Self, &mut Out)) -> Out {
+        self.depth += 1;
+        let mut o = Out::default();
+        f(self, &mut o);
+        self.depth -= 1;
+        o
+    }
+
+    /// `if cond { then } else { els }` with the branch recorded for the reverse sweep.
+    fn branch(&mut self, flag: &Ident, cond: TokenStream, then: Out, els: Out, out: &mut Out) {
+        let (tr, er) = (then.rev_stmts(), els.rev_stmts());
+        let (tf, ef) = (&then.fwd, &els.fwd);
+        let else_fwd = (!ef.is_empty()).then(|| quote!(else { #(#ef)* }));
+        if tr.is_none() && er.is_none() {
+            out.fwd.push(quote!(if #cond { #(#tf)* } #else_fwd));
+            return;
+        }
+        self.define(&[Some(flag.clone())], &[quote!(false)], cond, out);
+        out.fwd.push(quote!(if #flag { #(#tf)* } #else_fwd));
+        let restore = self.record_after(flag, Kind::Bool, out);
+        let else_rev = er.map(|e| quote!(else { #e }));
+        out.rev.push(quote!(#restore if #flag { #tr } #else_rev));
+    }
+
+    fn stmt(&mut self, s: &Stmt, out: &mut Out) {
+        let vars = &self.f.vars;
+        match s {
+            Stmt::Let { var, init } => {
+                self.var_level.insert(*var, self.loop_level());
+                let v = &vars[*var];
+                let id = v.ident.clone();
+                match (v.ty, init) {
+                    (Ty::Float, None) => {
+                        let m = v.mutable.then(|| quote!(mut));
+                        out.fwd.push(quote!(let #m #id: f64;));
+                    }
+                    (Ty::Float, Some(e))
+                        if !v.mutable
+                            && self.loop_level() > 0
+                            && !is_active(e, vars)
+                            && self.recomputable_expr(e) =>
+                    {
+                        // Data read in a loop (`let xj = x[j];`): the reverse sweep reads it
+                        // again rather than recording it.
+                        let e = self.p.expr(e, true);
+                        out.fwd.push(quote!(let #id: f64 = #e;));
+                        out.prelude.push(quote!(let #id: f64 = #e;));
+                        self.recomputable.insert(*var);
+                    }
+                    (Ty::Float, Some(e)) if !v.mutable => {
+                        // An immutable float: its value is stable for the reverse sweep.
+                        self.lin(e, Some(*var), out);
+                    }
+                    (Ty::Float, Some(e)) => {
+                        let val = self.lin(e, None, out);
+                        let now = &val.now;
+                        out.fwd.push(quote!(let mut #id: f64 = #now;));
+                        if let Some(a) = val.adj {
+                            let adj = self.adj_of_var(*var);
+                            out.rev.push(quote!(#a += #adj; #adj = 0.0;));
+                        }
+                    }
+                    (Ty::FloatArray(_), Some(e)) => self.let_array(*var, e, out),
+                    (_, init) => {
+                        let m = v.mutable.then(|| quote!(mut));
+                        let ty = v.written_ty.as_ref().map(|t| quote!(: #t));
+                        match init {
+                            Some(e) => {
+                                let recompute = !v.mutable && self.recomputable_expr(e);
+                                let e = self.p.expr(e, false);
+                                out.fwd.push(quote!(let #m #id #ty = #e;));
+                                if recompute && (self.depth == 0 || self.loop_level() > 0) {
+                                    self.recomputable.insert(*var);
+                                    if self.loop_level() > 0 {
+                                        out.prelude.push(quote!(let #id #ty = #e;));
+                                    }
+                                }
+                            }
+                            None => out.fwd.push(quote!(let #m #id #ty;)),
+                        }
+                    }
+                }
+            }
+            Stmt::Assign {
+                var, op, value, span,
+            } => self.assign(*var, *op, value, *span, out),
+            Stmt::Store {
+                var,
+                index,
+                op,
+                value,
+                span,
+            } => self.store(*var, index, *op, value, *span, out),
+            Stmt::If { cond, then, els } => {
+                let c = self.p.expr(cond, false);
+                let t = self.nested(|r, o| r.block(then, o));
+                let e = self.nested(|r, o| r.block(els, o));
+                let flag = self.fresh("b");
+                self.branch(&flag, c, t, e, out);
+            }
+            Stmt::Match { scrutinee, arms } => self.match_(scrutinee, arms, out),
+            Stmt::Block(b) => {
+                let inner = self.nested(|r, o| r.block(b, o));
+                out.fwd.push(inner.fwd_block(quote!()));
+                if let Some(r) = inner.rev_stmts() {
+                    out.rev.push(quote!({ #r }));
+                }
+            }
+            Stmt::Return { values, .. } => {
+                for (i, e) in values.iter().enumerate() {
+                    let val = self.lin(e, None, out);
+                    let r = mixed(&format!("__ret{i}"));
+                    let now = &val.now;
+                    out.fwd.push(quote!(#r = #now;));
+                    if let Some(a) = val.adj {
+                        let ra = mixed(&format!("__adj_ret{i}"));
+                        out.rev.push(quote!(#a += #ra;));
+                    }
+                }
+                if self.needs_exit {
+                    let exit = exit_code();
+                    let code = crate::api::lit(RETURN);
+                    out.fwd.push(quote!(#exit = #code;));
+                }
+            }
+            Stmt::Exit { kind, label, .. } => {
+                let target = match label {
+                    None => self.loops.last(),
+                    Some(l) => {
+                        let name = l.ident.to_string();
+                        self.loops
+                            .iter()
+                            .rev()
+                            .find(|c| c.label.as_deref() == Some(name.as_str()))
+                    }
+                };
+                // Rust itself rejects a `break` outside a loop or to an unknown label.
+                let code = crate::api::lit(target.map_or(0, |c| match kind {
+                    ExitKind::Break => c.code,
+                    ExitKind::Continue => c.code + 1,
+                }));
+                let exit = exit_code();
+                out.fwd.push(quote!(#exit = #code;));
+            }
+            Stmt::Loop { kind, body, label } => self.loop_(kind, body, label, out),
+            Stmt::Passive(t) => out.fwd.push(t.clone()),
+        }
+    }
+
+    fn match_(&mut self, scrutinee: &Expr, arms: &[Arm], out: &mut Out) {
+        let sc = self.p.expr(scrutinee, false);
+        let arm_flag = self.fresh("arm");
+        let mut fwd_arms = Vec::new();
+        let mut rev_arms = Vec::new();
+        let mut any_rev = false;
+        for (i, arm) in arms.iter().enumerate() {
+            let last = i + 1 == arms.len();
+            let i = crate::api::lit(i);
+            let inner = self.nested(|r, o| r.block(&arm.body, o));
+            let pat = &arm.pat;
+            let guard = arm.guard.as_ref().map(|g| {
+                let g = self.p.expr(g, false);
+                quote!(if #g)
+            });
+            let fwd = &inner.fwd;
+            fwd_arms.push(quote!(#pat #guard => { #arm_flag = #i; #(#fwd)* }));
+            let rv = inner.rev_stmts();
+            any_rev |= rv.is_some();
+            rev_arms.push(if last {
+                quote!(_ => { #rv })
+            } else {
+                quote!(#i => { #rv })
+            });
+        }
+        if self.depth == 0 || self.loop_level() > 0 {
+            out.fwd.push(quote!(let mut #arm_flag: usize = 0;));
+        } else {
+            self.hoisted.push(quote!(let mut #arm_flag: usize = 0;));
+        }
+        out.fwd.push(quote!(match #sc { #(#fwd_arms)* }));
+        if any_rev {
+            let restore = self.record_after(&arm_flag, Kind::Usize, out);
+            out.rev.push(quote!(#restore match #arm_flag { #(#rev_arms)* }));
+        }
+    }
+
+    fn loop_(&mut self, kind: &LoopKind, body: &Block, label: &Option<syn::Lifetime>, out: &mut Out) {
+        let vars = &self.f.vars;
+        self.counter += 1;
+        let code = 2 * self.counter + 2;
+        let label_name = label.as_ref().map(|l| l.ident.to_string());
+        let exits = body.iter().any(may_exit);
+        // The reverse sweep walks a plain range backwards when every iteration runs to its
+        // end and the bounds can be evaluated again there.
+        let range = match kind {
+            LoopKind::For {
+                var,
+                range: Some(r),
+                ..
+            } if !exits && self.recomputable_expr(&r.start) && self.recomputable_expr(&r.end) => {
+                let (s, e) = (self.p.expr(&r.start, false), self.p.expr(&r.end, false));
+                let dots = if r.inclusive { quote!(..=) } else { quote!(..) };
+                let id = &vars[*var].ident;
+                Some((
+                    id.clone(),
+                    r.reversed,
+                    quote!(#s #dots #e),
+                    (self.depth == 0 || self.loop_level() > 0).then_some(()),
+                ))
+            }
+            LoopKind::Elements { var, arrays }
+                if !exits && arrays.iter().all(|a| self.recomputable.contains(a)) =>
+            {
+                let len = crate::forward::elements_len(vars, arrays);
+                Some((vars[*var].ident.clone(), false, quote!(0..#len), Some(())))
+            }
+            _ => None,
+        };
+        let index_var = match kind {
+            LoopKind::For { var, .. } | LoopKind::Elements { var, .. } => Some(*var),
+            _ => None,
+        };
+        if let Some(v) = index_var {
+            self.var_level.insert(v, self.loop_level() + 1);
+            if range.is_some() {
+                self.recomputable.insert(v);
+            }
+        }
+        // Bounds of a reversible range that lives in a branch outside loops: evaluate them
+        // once, into locals the backpropagator captures.
+        let mut range = range;
+        let mut bound_defs = Vec::new();
+        if let Some((id, reversed, _, None)) = &range {
+            let (lo, hi) = (self.fresh("lo"), self.fresh("hi"));
+            if let LoopKind::For { range: Some(rg), .. } = kind {
+                let (s, e) = (self.p.expr(&rg.start, false), self.p.expr(&rg.end, false));
+                self.hoisted.push(quote!(let mut #lo = ::core::default::Default::default();));
+                self.hoisted.push(quote!(let mut #hi = ::core::default::Default::default();));
+                bound_defs.push(quote!(#lo = #s; #hi = #e;));
+                let dots = if rg.inclusive { quote!(..=) } else { quote!(..) };
+                range = Some((id.clone(), *reversed, quote!(#lo #dots #hi), Some(())));
+            }
+        }
+        out.fwd.extend(bound_defs);
+
+        self.loops.push(LoopCx {
+            label: label_name,
+            code,
+            end_records: Vec::new(),
+        });
+        self.adj_scopes.push(Vec::new());
+        let mut inner = self.nested(|r, o| r.block(body, o));
+        let cx = self.loops.pop().expect("pushed above");
+        let adj_decls: Vec<TokenStream> = self
+            .adj_scopes
+            .pop()
+            .expect("pushed above")
+            .into_iter()
+            .map(|(a, init)| quote!(let mut #a = #init;))
+            .collect();
+        // Values recorded at the end of each iteration, restored first in its reverse.
+        let mut restores = Vec::new();
+        for (value, name, kind) in cx.end_records.iter().rev() {
+            inner.fwd.push(self.push(value.clone(), *kind));
+            restores.push(self.pop(name, *kind));
+        }
+        let exit = exit_code();
+        let exit_check = exits.then(|| {
+            let cont = crate::api::lit(code + 1);
+            let code = crate::api::lit(code);
+            quote! {
+                if #exit != 0 {
+                    if #exit == #cont {
+                        #exit = 0;
+                    } else {
+                        if #exit == #code {
+                            #exit = 0;
+                        }
+                        break;
+                    }
+                }
+            }
+        });
+        let label_tokens = label.as_ref().map(|l| quote!(#l:));
+        let body_rev = inner.rev_stmts();
+        let body_fwd = &inner.fwd;
+        match range {
+            Some((id, reversed, r, _)) => {
+                let head = match kind {
+                    LoopKind::For { iter, .. } => {
+                        let it = self.p.expr(iter, false);
+                        quote!(for #id in #it)
+                    }
+                    _ => quote!(for #id in #r),
+                };
+                out.fwd.push(quote!(#label_tokens #head { #(#body_fwd)* #exit_check }));
+                if body_rev.is_some() || !restores.is_empty() {
+                    let walk = if reversed { quote!(#r) } else { quote!((#r).rev()) };
+                    out.rev.push(quote! {
+                        for #id in #walk {
+                            #(#restores)*
+                            #(#adj_decls)*
+                            #body_rev
+                        }
+                    });
+                }
+            }
+            None => {
+                let count = self.fresh("n");
+                let head = match kind {
+                    LoopKind::For { var, iter, .. } => {
+                        let id = &vars[*var].ident;
+                        let it = self.p.expr(iter, false);
+                        quote!(for #id in #it)
+                    }
+                    LoopKind::Elements { var, arrays } => {
+                        let id = &vars[*var].ident;
+                        let len = crate::forward::elements_len(vars, arrays);
+                        quote!(for #id in 0..#len)
+                    }
+                    LoopKind::While { cond } => {
+                        let c = self.p.expr(cond, false);
+                        quote!(while #c)
+                    }
+                    LoopKind::Infinite => quote!(loop),
+                };
+                if self.depth == 0 || self.loop_level() > 0 {
+                    out.fwd.push(quote!(let mut #count: usize = 0;));
+                } else {
+                    self.hoisted.push(quote!(let mut #count: usize = 0;));
+                }
+                out.fwd.push(quote! {
+                    #label_tokens #head {
+                        #count += 1;
+                        #(#body_fwd)*
+                        #exit_check
+                    }
+                });
+                if body_rev.is_some() || !restores.is_empty() {
+                    let restore = self.record_after(&count, Kind::Usize, out);
+                    out.rev.push(quote! {
+                        #restore
+                        for _ in 0..#count {
+                            #(#restores)*
+                            #(#adj_decls)*
+                            #body_rev
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// `let mut h = vec![0.0; n];` (or `[0.0; N]`): the array, and its adjoint array of the same
+    /// shape, declared where the reverse sweep of its scope starts.
+    fn let_array(&mut self, var: VarId, init: &Expr, out: &mut Out) {
+        let v = &self.f.vars[var];
+        let id = v.ident.clone();
+        let m = v.mutable.then(|| quote!(mut));
+        let ExprKind::ArrayNew { .. } = &init.kind else {
+            // Inference only gives arrays to `vec![..; n]` and `[..; N]` initializers.
+            let e = self.p.expr(init, false);
+            out.fwd.push(quote!(let #m #id = #e;));
+            return;
+        };
+        let e = self.p.expr(init, false);
+        out.fwd.push(quote!(let #m #id = #e;));
+        if !v.active {
+            return;
+        }
+        let adj = adj_ident(&id);
+        let zeros = zero_array(init, self, &id, out);
+        let level = self.loop_level();
+        self.declare_adj(level, &adj, zeros);
+    }
+
+    fn assign(&mut self, var: VarId, op: Option<BinOp>, value: &Expr, span: Span, out: &mut Out) {
+        let v = &self.f.vars[var];
+        let id = v.ident.clone();
+        if !(v.ty == Ty::Float && v.active) {
+            let e = self.p.expr(value, v.ty == Ty::Float);
+            out.fwd.push(match op {
+                None => quote_spanned!(span=> #id = #e;),
+                Some(op) => {
+                    let o = op.assign_tokens();
+                    quote_spanned!(span=> #id #o #e;)
+                }
+            });
+            return;
+        }
+        let adj = self.adj_of_var(var);
+        let target = quote!(#id);
+        self.update(target, quote!(#adj), op, value, span, Vec::new(), out);
+    }
+
+    /// `target op= value` where `target` (a variable or an array element) carries the adjoint
+    /// `adj`; `pops` restore the index values `adj` needs.
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        target: TokenStream,
+        adj: TokenStream,
+        op: Option<BinOp>,
+        value: &Expr,
+        span: Span,
+        mut pops: Vec<TokenStream>,
+        out: &mut Out,
+    ) {
+        let val = self.lin(value, None, out);
+        let now = val.now.clone();
+        let rev = match op {
+            None => {
+                out.fwd.push(quote!(#target = #now;));
+                let transfer = val.adj.as_ref().map(|a| quote!(#a += #adj;));
+                quote!(#transfer #adj = 0.0;)
+            }
+            Some(BinOp::Add) => {
+                out.fwd.push(quote!(#target += #now;));
+                let a = val.adj.as_ref().map(|a| quote!(#a += #adj;));
+                quote!(#a)
+            }
+            Some(BinOp::Sub) => {
+                out.fwd.push(quote!(#target -= #now;));
+                let a = val.adj.as_ref().map(|a| quote!(#a -= #adj;));
+                quote!(#a)
+            }
+            Some(BinOp::Mul) => {
+                let (factor, anywhere) = self.stabilize(&val, out);
+                let old = match &val.adj {
+                    Some(_) => {
+                        let old = self.fresh("t");
+                        self.define_f64(&old, target.clone(), out);
+                        Some(old)
+                    }
+                    None => None,
+                };
+                out.fwd.push(quote!(#target *= #now;));
+                let factor = self.for_reverse(factor, anywhere, Kind::F64, out, &mut pops);
+                let old = old.map(|o| self.for_reverse(quote!(#o), false, Kind::F64, out, &mut pops));
+                let to_value = val
+                    .adj
+                    .as_ref()
+                    .zip(old.as_ref())
+                    .map(|(a, old)| quote!(#a += #adj * #old;));
+                quote!(#to_value #adj *= #factor;)
+            }
+            Some(BinOp::Div) => match &val.adj {
+                None => {
+                    let (divisor, anywhere) = self.stabilize(&val, out);
+                    out.fwd.push(quote!(#target /= #now;));
+                    let divisor = self.for_reverse(divisor, anywhere, Kind::F64, out, &mut pops);
+                    quote!(#adj /= #divisor;)
+                }
+                Some(a) => {
+                    let (q, da, db) = (self.fresh("t"), self.fresh("d"), self.fresh("d"));
+                    self.define(
+                        &[Some(q.clone()), Some(da.clone()), Some(db.clone())],
+                        &[quote!(0.0_f64), quote!(0.0_f64), quote!(0.0_f64)],
+                        quote!(::autodiff::rules::div(#target, #now)),
+                        out,
+                    );
+                    out.fwd.push(quote!(#target = #q;));
+                    let da = self.for_reverse(quote!(#da), false, Kind::F64, out, &mut pops);
+                    let db = self.for_reverse(quote!(#db), false, Kind::F64, out, &mut pops);
+                    quote!(#a += #adj * #db; #adj *= #da;)
+                }
+            },
+            Some(BinOp::Rem) => {
+                // d(x % c)/dx = 1: the adjoint passes through unchanged.
+                out.fwd.push(quote!(#target %= #now;));
+                quote!()
+            }
+            Some(other) => {
+                let o = other.assign_tokens();
+                out.fwd.push(quote_spanned!(span=> #target #o #now;));
+                quote!()
+            }
+        };
+        let pops = pops.iter().rev();
+        out.rev.push(quote!(#(#pops)* #rev));
+    }
+
+    fn store(&mut self, var: VarId, index: &[Expr], op: Option<BinOp>, value: &Expr, span: Span, out: &mut Out) {
+        let v = &self.f.vars[var];
+        let id = v.ident.clone();
+        if !v.active {
+            let idx = index.iter().map(|i| self.p.expr(i, false));
+            let e = self.p.expr(value, true);
+            let o = match op {
+                None => quote!(=),
+                Some(op) => op.assign_tokens(),
+            };
+            out.fwd.push(quote_spanned!(span=> #id #([#idx])* #o #e;));
+            return;
+        }
+        let mut pops = Vec::new();
+        let (fwd_idx, rev_idx) = self.indices(index, out, &mut pops);
+        let adj = adj_ident(&id);
+        self.update(
+            quote!(#id #([#fwd_idx])*),
+            quote!(#adj #([#rev_idx])*),
+            op,
+            value,
+            span,
+            pops,
+            out,
+        );
+    }
+
+    /// Evaluates array indices for the forward sweep and says how the reverse sweep gets them.
+    fn indices(&mut self, index: &[Expr], out: &mut Out, pops: &mut Vec<TokenStream>) -> (Vec<TokenStream>, Vec<TokenStream>) {
+        let mut fwd = Vec::new();
+        let mut rev = Vec::new();
+        for i in index {
+            let e = self.p.expr(i, false);
+            if self.recomputable_expr(i) {
+                fwd.push(e.clone());
+                rev.push(e);
+            } else {
+                let ix = self.fresh("ix");
+                out.fwd.push(quote!(let #ix: usize = #e;));
+                if self.loop_level() > 0 {
+                    fwd.push(quote!(#ix));
+                    rev.push(self.for_reverse(quote!(#ix), false, Kind::Usize, out, pops));
+                } else if self.depth > 0 {
+                    let h = self.fresh("ix");
+                    self.hoisted.push(quote!(let mut #h: usize = 0;));
+                    out.fwd.push(quote!(#h = #ix;));
+                    fwd.push(quote!(#ix));
+                    rev.push(quote!(#h));
+                } else {
+                    fwd.push(quote!(#ix));
+                    rev.push(quote!(#ix));
+                }
+            }
+        }
+        (fwd, rev)
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// Linearizes `e` into the forward sweep; `name` names the root's result (an immutable
+    /// float variable of the user's), otherwise a fresh temporary is made when needed.
+    fn lin(&mut self, e: &Expr, name: Option<VarId>, out: &mut Out) -> Val {
+        let vars = &self.f.vars;
+        if !is_active(e, vars) {
+            let now = self.p.expr(e, true);
+            let (stable, anywhere) = match &e.kind {
+                ExprKind::Lit(_) | ExprKind::Path(_) => (true, true),
+                ExprKind::Var(v) => {
+                    let stable = !is_storage(&vars[*v]);
+                    let outside_loops = self.var_level.get(v).copied().unwrap_or(0) == 0;
+                    (stable, stable && (outside_loops || self.recomputable.contains(v)))
+                }
+                ExprKind::Index { var, index } => {
+                    let immutable = !vars[*var].mutable;
+                    let rec = immutable
+                        && self.recomputable.contains(var)
+                        && index.iter().all(|i| self.recomputable_expr(i));
+                    (rec, rec)
+                }
+                _ => (false, false),
+            };
+            if let Some(n) = name {
+                let id = vars[n].ident.clone();
+                self.define_f64(&id, now, out);
+                return Val {
+                    now: quote!(#id),
+                    stable: Some(quote!(#id)),
+                    anywhere: self.loop_level() == 0,
+                    adj: None,
+                };
+            }
+            return Val {
+                stable: stable.then(|| now.clone()),
+                now,
+                anywhere,
+                adj: None,
+            };
+        }
+        let span = e.span;
+        let (res, res_adj) = match name {
+            Some(n) => {
+                let id = vars[n].ident.clone();
+                let a = self.adj_of_var(n);
+                (id, a)
+            }
+            None => {
+                if let ExprKind::Var(v) = &e.kind {
+                    let var = &vars[*v];
+                    let id = var.ident.clone();
+                    let adj = self.adj_of_var(*v);
+                    let stable = !is_storage(var);
+                    let outside_loops = self.var_level.get(v).copied().unwrap_or(0) == 0;
+                    return Val {
+                        now: quote!(#id),
+                        stable: stable.then(|| quote!(#id)),
+                        anywhere: stable && outside_loops,
+                        adj: Some(adj),
+                    };
+                }
+                let t = self.fresh("t");
+                let a = self.adj_of_temp(&t);
+                (t, a)
+            }
+        };
+        let result = Val {
+            now: quote!(#res),
+            stable: Some(quote!(#res)),
+            anywhere: self.loop_level() == 0,
+            adj: Some(res_adj.clone()),
+        };
+        let mut pops = Vec::new();
+        let rev: TokenStream = match &e.kind {
+            ExprKind::Var(_) => {
+                let a = self.lin(e, None, out);
+                let now = a.now.clone();
+                self.define_f64(&res, now, out);
+                contribution(&a, quote!(#res_adj))
+            }
+            ExprKind::Unary(UnOp::Neg, x) => {
+                let a = self.lin(x, None, out);
+                let now = &a.now;
+                self.define_f64(&res, quote!(-#now), out);
+                let aa = a.adj.as_ref().map(|aa| quote!(#aa -= #res_adj;));
+                quote!(#aa)
+            }
+            ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub), x, y) => {
+                let a = self.lin(x, None, out);
+                let b = self.lin(y, None, out);
+                let (an, bn) = (&a.now, &b.now);
+                let o = op.tokens();
+                self.define_f64(&res, quote_spanned!(span=> #an #o #bn), out);
+                let aa = a.adj.as_ref().map(|aa| quote!(#aa += #res_adj;));
+                let ba = b.adj.as_ref().map(|ba| {
+                    if *op == BinOp::Add {
+                        quote!(#ba += #res_adj;)
+                    } else {
+                        quote!(#ba -= #res_adj;)
+                    }
+                });
+                quote!(#aa #ba)
+            }
+            ExprKind::Binary(BinOp::Mul, x, y) => {
+                let a = self.lin(x, None, out);
+                let b = self.lin(y, None, out);
+                let sa = b.adj.is_some().then(|| self.stabilize(&a, out));
+                let sb = a.adj.is_some().then(|| self.stabilize(&b, out));
+                let (an, bn) = (&a.now, &b.now);
+                self.define_f64(&res, quote_spanned!(span=> #an * #bn), out);
+                let sa = sa.map(|(v, any)| self.for_reverse(v, any, Kind::F64, out, &mut pops));
+                let sb = sb.map(|(v, any)| self.for_reverse(v, any, Kind::F64, out, &mut pops));
+                let mut rev = Vec::new();
+                if let (Some(aa), Some(sb)) = (&a.adj, &sb) {
+                    rev.push(quote!(#aa += #res_adj * #sb;));
+                }
+                if let (Some(ba), Some(sa)) = (&b.adj, &sa) {
+                    rev.push(quote!(#ba += #res_adj * #sa;));
+                }
+                quote!(#(#rev)*)
+            }
+            ExprKind::Binary(BinOp::Div, x, y) => {
+                let a = self.lin(x, None, out);
+                let b = self.lin(y, None, out);
+                if b.adj.is_none() {
+                    let (sb, any) = self.stabilize(&b, out);
+                    let (an, bn) = (&a.now, &b.now);
+                    self.define_f64(&res, quote_spanned!(span=> #an / #bn), out);
+                    let sb = self.for_reverse(sb, any, Kind::F64, out, &mut pops);
+                    contribution(&a, quote!(#res_adj / #sb))
+                } else {
+                    self.rule_call("div", &res, &res_adj, &[a, b], None, span, out, &mut pops)
+                }
+            }
+            ExprKind::Binary(BinOp::Rem, x, y) => {
+                let a = self.lin(x, None, out);
+                let b = self.lin(y, None, out);
+                let (an, bn) = (&a.now, &b.now);
+                self.define_f64(&res, quote_spanned!(span=> #an % #bn), out);
+                contribution(&a, quote!(#res_adj))
+            }
+            ExprKind::Rule {
+                rule,
+                args,
+                int_arg,
+            } => {
+                let vals: Vec<Val> = args.iter().map(|a| self.lin(a, None, out)).collect();
+                let int = int_arg.as_ref().map(|i| self.p.expr(i, false));
+                self.rule_call(rule.name, &res, &res_adj, &vals, int, span, out, &mut pops)
+            }
+            ExprKind::Call { path, args } => self.call(path, args, &res, &res_adj, span, out),
+            ExprKind::Cast(x, _) => {
+                // `x as f64` on an active `f64`: the identity.
+                let a = self.lin(x, None, out);
+                let now = a.now.clone();
+                self.define_f64(&res, now, out);
+                contribution(&a, quote!(#res_adj))
+            }
+            ExprKind::Index { var, index } => {
+                let arr = vars[*var].ident.clone();
+                let (fwd_idx, rev_idx) = self.indices(index, out, &mut pops);
+                self.define_f64(&res, quote!(#arr #([#fwd_idx])*), out);
+                let adj = adj_ident(&arr);
+                quote!(#adj #([#rev_idx])* += #res_adj;)
+            }
+            ExprKind::Unary(UnOp::Not, _)
+            | ExprKind::Binary(..)
+            | ExprKind::Lit(_)
+            | ExprKind::Path(_)
+            | ExprKind::ArrayNew { .. }
+            | ExprKind::Opaque { .. } => {
+                // Never active (see `is_active`); inference reports misuse.
+                let now = self.p.expr(e, true);
+                self.define_f64(&res, now, out);
+                quote!()
+            }
+        };
+        let pops = pops.iter().rev();
+        out.rev.push(quote!(#(#pops)* #rev));
+        result
+    }
+
+    /// `let (res, d0, d1, ...) = ::autodiff::rules::name(args...)` and its adjoint statements.
+    #[allow(clippy::too_many_arguments)]
+    fn rule_call(
+        &mut self,
+        name: &str,
+        res: &Ident,
+        res_adj: &Ident,
+        args: &[Val],
+        int: Option<TokenStream>,
+        span: Span,
+        out: &mut Out,
+        pops: &mut Vec<TokenStream>,
+    ) -> TokenStream {
+        let f = format_ident!("{}", name, span = span);
+        let partials: Vec<Option<Ident>> = args
+            .iter()
+            .map(|a| a.adj.as_ref().map(|_| self.fresh("d")))
+            .collect();
+        let mut names = vec![Some(res.clone())];
+        names.extend(partials.iter().cloned());
+        let inits = vec![quote!(0.0_f64); names.len()];
+        let nows = args.iter().map(|a| &a.now);
+        let int = int.map(|i| quote!(, #i));
+        self.define(
+            &names,
+            &inits,
+            quote_spanned!(span=> ::autodiff::rules::#f(#(#nows),* #int)),
+            out,
+        );
+        let mut rev = Vec::new();
+        for (a, d) in args.iter().zip(&partials) {
+            if let (Some(aa), Some(d)) = (&a.adj, d) {
+                let d = self.for_reverse(quote!(#d), false, Kind::F64, out, pops);
+                rev.push(quote!(#aa += #res_adj * #d;));
+            }
+        }
+        quote!(#(#rev)*)
+    }
+
+    /// A call of another `#[differentiate]` function through its pullback; the reverse sweep
+    /// calls the callee's backpropagator.
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        path: &syn::Path,
+        args: &[Expr],
+        res: &Ident,
+        res_adj: &Ident,
+        span: Span,
+        out: &mut Out,
+    ) -> TokenStream {
+        let vars = &self.f.vars;
+        let callee = sibling_path(path, "__", "_pullback");
+        let vals: Vec<Option<Val>> = args
+            .iter()
+            .map(|a| (type_of(a, vars) == Ty::Float).then(|| self.lin(a, None, out)))
+            .collect();
+        let arg_tokens: Vec<TokenStream> = args
+            .iter()
+            .zip(&vals)
+            .map(|(a, v)| match v {
+                Some(v) => v.now.clone(),
+                None => self.p.expr(a, false),
+            })
+            .collect();
+        let value = quote_spanned!(span=> #callee(#(#arg_tokens),*));
+        let ds: Vec<Ident> = (0..args.len()).map(|_| self.fresh("d")).collect();
+        let mut acc = Vec::new();
+        for ((v, d), a) in vals.iter().zip(&ds).zip(args) {
+            if let Some(Val { adj: Some(adj), .. }) = v {
+                acc.push(quote_spanned!(a.span=> ::autodiff::__private::Accumulate::accumulate(#d, &mut #adj);));
+            }
+        }
+        let pat = ds.iter().map(|d| quote!(#d));
+        let back = self.fresh("back");
+        if self.loop_level() > 0 {
+            let (stack, cursor) = (self.fresh("backs"), self.fresh("bc"));
+            self.back_stacks.push((stack.clone(), cursor.clone()));
+            out.fwd.push(quote!(let (#res, #back) = #value; #stack.push(#back);));
+            quote! {
+                #cursor -= 1;
+                let (#(#pat,)*) = (#stack[#cursor])(#res_adj);
+                #(#acc)*
+            }
+        } else if self.depth == 0 {
+            out.fwd.push(quote!(let (#res, #back) = #value;));
+            quote!(let (#(#pat,)*) = #back(#res_adj); #(#acc)*)
+        } else {
+            let (val, tmp) = (self.fresh("t"), self.fresh("back"));
+            self.hoisted.push(quote!(let mut #res = 0.0_f64;));
+            self.hoisted.push(quote!(let mut #back = ::core::option::Option::None;));
+            out.fwd.push(quote! {
+                let (#val, #tmp) = #value;
+                #res = #val;
+                #back = ::core::option::Option::Some(#tmp);
+            });
+            let b = self.fresh("back");
+            quote! {
+                if let ::core::option::Option::Some(#b) = &#back {
+                    let (#(#pat,)*) = #b(#res_adj);
+                    #(#acc)*
+                }
+            }
+        }
+    }
+}
+
+/// `a.adj += contribution;` when `a` carries a derivative.
+fn contribution(a: &Val, c: TokenStream) -> TokenStream {
+    match &a.adj {
+        Some(aa) => quote!(#aa += #c;),
+        None => quote!(),
+    }
+}
+
+/// An all-zero array of the same shape as the array `id` created by `init`.
+fn zero_array(init: &Expr, rev: &mut Rev, id: &Ident, out: &mut Out) -> TokenStream {
+    fn zeros(e: &Expr, outer_len: Option<TokenStream>, p: &Printer) -> TokenStream {
+        match &e.kind {
+            ExprKind::ArrayNew { elem, len, vec } => {
+                let inner = zeros(elem, None, p);
+                let len = outer_len.unwrap_or_else(|| p.expr(len, false));
+                if *vec {
+                    quote!(::std::vec![#inner; #len])
+                } else {
+                    quote!([#inner; #len])
+                }
+            }
+            _ => quote!(0.0_f64),
+        }
+    }
+    let ExprKind::ArrayNew { vec, .. } = &init.kind else {
+        return quote!(0.0_f64);
+    };
+    if !*vec {
+        // `[x; N]`: `N` is a constant.
+        return zeros(init, None, &rev.p);
+    }
+    // `vec![x; n]`: the length is recorded where the array is made, and read where the
+    // reverse sweep of its scope starts.
+    let len = rev.fresh("len");
+    if rev.loop_level() == 0 {
+        if rev.depth == 0 {
+            out.fwd.push(quote!(let #len = #id.len();));
+        } else {
+            rev.hoisted.push(quote!(let mut #len: usize = 0;));
+            out.fwd.push(quote!(#len = #id.len();));
+        }
+    } else {
+        let cx = rev.loops.last_mut().expect("inside a loop");
+        cx.end_records.push((quote!(#id.len()), len.clone(), Kind::Usize));
+    }
+    zeros(init, Some(quote!(#len)), &rev.p)
+}
+
+/// A variable whose value can change after it is read (so reads are copied when the reverse
+/// sweep needs them): mutable ones, and ones declared before they are assigned.
+fn is_storage(v: &Var) -> bool {
+    v.mutable || v.kind == VarKind::Temp
+}
+
+fn contains_call(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call { .. } => true,
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => contains_call(a),
+        ExprKind::Binary(_, a, b) => contains_call(a) || contains_call(b),
+        ExprKind::Rule { args, .. } => args.iter().any(contains_call),
+        ExprKind::Index { index, .. } => index.iter().any(contains_call),
+        ExprKind::ArrayNew { elem, len, .. } => contains_call(elem) || contains_call(len),
+        _ => false,
+    }
+}
+
+/// Whether `s` may leave its block early: a `return`, or a `break`/`continue` that is not
+/// caught by a loop inside `s`.
+fn may_exit(s: &Stmt) -> bool {
+    fn go(s: &Stmt, inner: &mut Vec<Option<String>>) -> bool {
+        match s {
+            Stmt::Return { .. } => true,
+            Stmt::Exit { label, .. } => match label {
+                None => inner.is_empty(),
+                Some(l) => {
+                    let name = l.ident.to_string();
+                    !inner.iter().any(|x| x.as_deref() == Some(name.as_str()))
+                }
+            },
+            Stmt::If { then, els, .. } => {
+                then.iter().any(|s| go(s, inner)) || els.iter().any(|s| go(s, inner))
+            }
+            Stmt::Match { arms, .. } => arms.iter().any(|a| a.body.iter().any(|s| go(s, inner))),
+            Stmt::Block(b) => b.iter().any(|s| go(s, inner)),
+            Stmt::Loop { body, label, .. } => {
+                inner.push(label.as_ref().map(|l| l.ident.to_string()));
+                let r = body.iter().any(|s| go(s, inner));
+                inner.pop();
+                r
+            }
+            _ => false,
+        }
+    }
+    go(s, &mut Vec::new())
+}
+
+/// Whether the function needs an exit code: a `break`/`continue`, a `return` inside a loop,
+/// or a `return` followed by more statements.
+fn needs_exit_code(b: &Block) -> bool {
+    fn go(b: &Block, in_loop: bool) -> bool {
+        b.iter().enumerate().any(|(i, s)| match s {
+            Stmt::Exit { .. } => true,
+            Stmt::Return { .. } => in_loop,
+            Stmt::If { then, els, .. } => {
+                (i + 1 < b.len() && may_exit(s)) || go(then, in_loop) || go(els, in_loop)
+            }
+            Stmt::Match { arms, .. } => {
+                (i + 1 < b.len() && may_exit(s)) || arms.iter().any(|a| go(&a.body, in_loop))
+            }
+            Stmt::Block(inner) => (i + 1 < b.len() && may_exit(s)) || go(inner, in_loop),
+            Stmt::Loop { body, .. } => go(body, true),
+            _ => false,
+        })
+    }
+    go(b, false)
+}

@@ -1,0 +1,8 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn f(x: f32) -> f32 {
+    x * x
+}
+
+fn main() {}

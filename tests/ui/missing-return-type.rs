@@ -1,0 +1,8 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn f(x: f64) {
+    let _y = x * x;
+}
+
+fn main() {}
