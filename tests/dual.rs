@@ -226,8 +226,21 @@ fn conventions_hold_through_duals() {
     assert_eq!(zero.signum().eps, [0.0]);
     assert_eq!(zero.sqrt().eps, [f64::INFINITY]);
     assert_eq!(zero.clamp(zero, zero + 1.0).eps, [1.0]);
-    // An infinite partial times a zero tangent is NaN (IEEE), as documented on `Dual`.
-    assert!(Dual::<f64, 1>::constant(0.0).sqrt().eps[0].is_nan());
+    // A zero tangent stays zero under an infinite partial (no 0·∞ = NaN), as documented on
+    // `Dual`, so the other inputs' derivatives survive.
+    assert_eq!(Dual::<f64, 1>::constant(0.0).sqrt().eps, [0.0]);
+    let (v, g) = gradient(|[x, y]| x.sqrt() * y + y.cbrt() + x.powf(y), [0.0, 0.5]);
+    // ∂/∂x = y/(2√x) + y x^(y-1) = +∞; ∂/∂y = √x + 1/(3 ∛y²) + x^y ln x (= 0 at x = 0 by the
+    // powf convention).
+    assert_eq!(v, 0.5_f64.cbrt());
+    assert_eq!(g[0], f64::INFINITY);
+    assert_close(g[1], 1.0 / (3.0 * 0.5_f64.cbrt().powi(2)), 1e-15, "d/dy");
+    // The same through constants: an infinite scalar factor does not reach zero tangents.
+    let [x, y] = D2::seed([2.0, 3.0]);
+    assert_eq!((x * f64::INFINITY).eps, [f64::INFINITY, 0.0]);
+    assert_eq!((f64::INFINITY * y).eps, [0.0, f64::INFINITY]);
+    assert_eq!((x / 0.0).eps, [f64::INFINITY, 0.0]);
+    assert_eq!((x * D2::constant(f64::INFINITY)).eps, [f64::INFINITY, 0.0]);
 }
 
 // ---------------------------------------------------------------------------------------------
