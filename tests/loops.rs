@@ -9,21 +9,6 @@ use common::*;
 const MODES: f64 = 1e-12;
 const NUMERIC: f64 = 1e-8;
 
-/// The gradient of `f` with respect to the slice `w` by central differences.
-fn numeric_slice_gradient(f: impl Fn(&[f64]) -> f64, w: &[f64]) -> Vec<f64> {
-    (0..w.len())
-        .map(|i| {
-            let h = 1e-3 * w[i].abs().max(1.0);
-            let at = |k: f64| {
-                let mut v = w.to_vec();
-                v[i] += k * h;
-                f(&v)
-            };
-            (-at(2.0) + 8.0 * at(1.0) - 8.0 * at(-1.0) + at(-2.0)) / (12.0 * h)
-        })
-        .collect()
-}
-
 /// The directional derivative of `f` along `dw`, from its forward mode, for each unit `dw`.
 fn forward_gradient(jvp: impl Fn(&[f64]) -> f64, n: usize) -> Vec<f64> {
     (0..n)

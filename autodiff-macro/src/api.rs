@@ -17,7 +17,10 @@ pub struct Generated {
 impl Generated {
     pub fn full(&self) -> TokenStream {
         let (head, body) = (&self.head, &self.body);
-        quote!(#head { #body })
+        quote! {
+            #[allow(dead_code)]
+            #head { #body }
+        }
     }
 
     /// The same signature with a body that is never run: emitted after a reported error so

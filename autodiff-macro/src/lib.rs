@@ -52,6 +52,8 @@ fn expand(args: proc_macro2::TokenStream, mut item: syn::ItemFn) -> proc_macro2:
     let pullback = reverse::pullback_fn(&model);
     let api = api::api_fns(&model);
     quote! {
+        // The function is the source of its siblings: using only `f_grad` is using `f`.
+        #[allow(dead_code)]
         #item
         #pullback
         #api

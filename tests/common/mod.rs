@@ -1,47 +1,85 @@
-//! Helpers shared by the behaviour tests: tolerances and independent derivative estimates.
+//! Helpers shared by the tests: tolerances and independent derivative estimates.
 #![allow(dead_code)]
 
-/// Asserts `|a - b| <= tol * max(1, |a|, |b|)`: relative for large values, absolute near zero.
+/// Five-point central difference `f'(x) ≈ (-f(x+2h) + 8f(x+h) - 8f(x-h) + f(x-2h)) / 12h`.
+/// Truncation error `h⁴ f⁽⁵⁾/30`, rounding error about `1.5 ε |f| / h`.
+pub fn fd5(f: impl Fn(f64) -> f64, x: f64, h: f64) -> f64 {
+    (-f(x + 2.0 * h) + 8.0 * f(x + h) - 8.0 * f(x - h) + f(x - 2.0 * h)) / (12.0 * h)
+}
+
+/// The step used for coordinate `x` by the gradient helpers: 1e-3, scaled by `|x|` above 1.
+fn step(x: f64) -> f64 {
+    1e-3 * x.abs().max(1.0)
+}
+
+/// Central-difference gradient of `f` at `x` ([`fd5`] along each coordinate).
+pub fn numeric_gradient<const N: usize>(f: impl Fn([f64; N]) -> f64, x: [f64; N]) -> [f64; N] {
+    core::array::from_fn(|i| {
+        fd5(
+            |t| {
+                let mut y = x;
+                y[i] = t;
+                f(y)
+            },
+            x[i],
+            step(x[i]),
+        )
+    })
+}
+
+/// Central-difference gradient of `f` with respect to a slice.
+pub fn numeric_slice_gradient(f: impl Fn(&[f64]) -> f64, w: &[f64]) -> Vec<f64> {
+    (0..w.len())
+        .map(|i| {
+            fd5(
+                |t| {
+                    let mut v = w.to_vec();
+                    v[i] = t;
+                    f(&v)
+                },
+                w[i],
+                step(w[i]),
+            )
+        })
+        .collect()
+}
+
+/// Central-difference derivative of a scalar function.
+pub fn numeric_derivative(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    fd5(f, x, step(x))
+}
+
+/// Asserts `|got - want| <= tol · max(|want|, 1)`: relative for large values, absolute below 1.
 #[track_caller]
-pub fn assert_close(a: f64, b: f64, tol: f64) {
-    let scale = 1.0_f64.max(a.abs()).max(b.abs());
+pub fn check_close(got: f64, want: f64, tol: f64, what: &str) {
+    let err = (got - want).abs();
+    let bound = tol * want.abs().max(1.0);
     assert!(
-        (a - b).abs() <= tol * scale,
-        "{a} and {b} differ by {} (tolerance {tol} relative)",
-        (a - b).abs()
+        err <= bound,
+        "{what}: got {got:e}, want {want:e}, error {err:e} > {bound:e}"
     );
 }
 
+/// [`check_close`] without a label.
 #[track_caller]
-pub fn assert_all_close(a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len(), "lengths differ");
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        let scale = 1.0_f64.max(x.abs()).max(y.abs());
-        assert!(
-            (x - y).abs() <= tol * scale,
-            "entry {i}: {x} and {y} differ by {} (tolerance {tol} relative)\n  left:  {a:?}\n  right: {b:?}",
-            (x - y).abs()
-        );
+pub fn assert_close(got: f64, want: f64, tol: f64) {
+    check_close(got, want, tol, "value");
+}
+
+/// [`check_close`] element by element.
+#[track_caller]
+pub fn assert_all_close(got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "lengths differ");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        check_close(*g, *w, tol, &format!("entry {i} of {got:?} vs {want:?}"));
     }
 }
 
-/// Central-difference gradient of `f` at `x` with a fourth-order stencil
-/// (error O(h⁴), h scaled to each coordinate).
-pub fn numeric_gradient<const N: usize>(f: impl Fn([f64; N]) -> f64, x: [f64; N]) -> [f64; N] {
-    let mut g = [0.0; N];
-    for i in 0..N {
-        let h = 1e-3 * x[i].abs().max(1.0);
-        let at = |k: f64| {
-            let mut y = x;
-            y[i] += k * h;
-            f(y)
-        };
-        g[i] = (-at(2.0) + 8.0 * at(1.0) - 8.0 * at(-1.0) + at(-2.0)) / (12.0 * h);
-    }
-    g
-}
-
-/// Central-difference derivative of a scalar function (fourth-order stencil).
-pub fn numeric_derivative(f: impl Fn(f64) -> f64, x: f64) -> f64 {
-    numeric_gradient(|v: [f64; 1]| f(v[0]), [x])[0]
+/// Asserts two floats are the same value (bit-identical, or both NaN).
+#[track_caller]
+pub fn assert_same(got: f64, want: f64, what: &str) {
+    assert!(
+        got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+        "{what}: got {got:e}, want exactly {want:e}"
+    );
 }
