@@ -45,7 +45,9 @@ fn main() {
     );
 
     // Fit y = a·x by gradient descent on data generated with a = 2.
-    let data: Vec<(f64, f64)> = (1..=8).map(|i| (i as f64 / 4.0, 2.0 * i as f64 / 4.0)).collect();
+    let data: Vec<(f64, f64)> = (1..=8)
+        .map(|i| (i as f64 / 4.0, 2.0 * i as f64 / 4.0))
+        .collect();
     let mut a = 0.0;
     let rate = 0.05;
     println!("\nfitting y = a·x to data made with a = 2 (learning rate {rate}):");

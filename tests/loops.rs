@@ -64,7 +64,11 @@ fn range_loops() {
     let mut g = vec![0.0; n];
     let v = ranges_grad(&w, &mut g, n);
     assert_close(v, ranges_plain(&w, n), 1e-14);
-    assert_all_close(&g, &numeric_slice_gradient(|w| ranges_plain(w, n), &w), NUMERIC);
+    assert_all_close(
+        &g,
+        &numeric_slice_gradient(|w| ranges_plain(w, n), &w),
+        NUMERIC,
+    );
     let fwd = forward_gradient(|dw| ranges_jvp(&w, dw, n).1, n);
     assert_all_close(&fwd, &g, MODES);
 }
@@ -225,8 +229,16 @@ fn break_continue_and_return_inside_loops() {
         let mut g = vec![0.0; w.len()];
         let (v, [dl]) = exits_grad(&w, &mut g, limit);
         assert_close(v, exits_plain(&w, limit), 1e-14);
-        assert_all_close(&g, &numeric_slice_gradient(|w| exits_plain(w, limit), &w), NUMERIC);
-        assert_close(dl, numeric_derivative(|l| exits_plain(&w, l), limit), NUMERIC);
+        assert_all_close(
+            &g,
+            &numeric_slice_gradient(|w| exits_plain(w, limit), &w),
+            NUMERIC,
+        );
+        assert_close(
+            dl,
+            numeric_derivative(|l| exits_plain(&w, l), limit),
+            NUMERIC,
+        );
         let fwd = forward_gradient(|d| exits_jvp(&w, d, limit, 0.0).1, w.len());
         assert_all_close(&fwd, &g, MODES);
     }
@@ -274,7 +286,9 @@ fn layer_plain(w: &[f64], x: &[f64], n_in: usize, n_out: usize) -> f64 {
 #[test]
 fn in_place_updates_in_nested_loops() {
     let (n_in, n_out) = (3, 6);
-    let w: Vec<f64> = (0..n_in * n_out).map(|i| ((i * 7 % 11) as f64 - 5.0) / 7.0).collect();
+    let w: Vec<f64> = (0..n_in * n_out)
+        .map(|i| ((i * 7 % 11) as f64 - 5.0) / 7.0)
+        .collect();
     let x = [0.4, -1.1, 0.7];
     let mut g = vec![0.0; w.len()];
     let v = layer_grad(&w, &mut g, &x, n_in, n_out);
@@ -311,7 +325,11 @@ fn fixed_arrays_and_rows() {
     let mut drows = [[0.0; 2]; 3];
     let v = fixed_grad(p, &mut dp, &rows, &mut drows, 2.0);
     assert_close(v, plain(&p, &rows), 1e-14);
-    assert_all_close(&dp, &numeric_slice_gradient(|q| plain(q, &rows), &p), NUMERIC);
+    assert_all_close(
+        &dp,
+        &numeric_slice_gradient(|q| plain(q, &rows), &p),
+        NUMERIC,
+    );
     let flat: Vec<f64> = rows.iter().flatten().copied().collect();
     let num_rows = numeric_slice_gradient(
         |f| {

@@ -125,7 +125,10 @@ fn shadow_ident(f: &Function, id: &Ident) -> Ident {
 /// The lifetime parameter of a reverse-mode wrapper whose parameters borrow, and the bound
 /// of its backpropagator (which may keep those borrows).
 fn lifetimes(f: &Function) -> (Option<TokenStream>, Option<TokenStream>) {
-    let refs = f.params.iter().any(|p| crate::reverse::has_reference(&p.ty));
+    let refs = f
+        .params
+        .iter()
+        .any(|p| crate::reverse::has_reference(&p.ty));
     (refs.then(|| quote!(<'ad>)), refs.then(|| quote!(+ 'ad)))
 }
 
@@ -235,7 +238,10 @@ fn grad(f: &Function) -> Generated {
         (quote!(f64), quote!({ back(1.0, #(#buffers),*); value }))
     } else {
         let n = lit(n);
-        (quote!((f64, [f64; #n])), quote!((value, back(1.0, #(#buffers),*))))
+        (
+            quote!((f64, [f64; #n])),
+            quote!((value, back(1.0, #(#buffers),*))),
+        )
     };
     let doc = if buffers.is_empty() {
         format!(

@@ -18,6 +18,9 @@ impl Errors {
 
     /// One `compile_error!` per error, each at its own span.
     pub fn to_compile_errors(&self) -> TokenStream {
-        self.errors.iter().map(syn::Error::to_compile_error).collect()
+        self.errors
+            .iter()
+            .map(syn::Error::to_compile_error)
+            .collect()
     }
 }

@@ -111,9 +111,7 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
                 None => quote!(let #m #id #ty;),
             }
         }
-        Stmt::Assign {
-            var, op, value, ..
-        } => {
+        Stmt::Assign { var, op, value, .. } => {
             let v = &vars[*var];
             let id = &v.ident;
             let e = p.expr(value, v.ty == Ty::Float);
@@ -216,4 +214,3 @@ pub fn elements_len(vars: &[Var], arrays: &[VarId]) -> TokenStream {
     let rest = arrays[1..].iter().map(|a| &vars[*a].ident);
     quote!(#first.len() #(.min(#rest.len()))*)
 }
-

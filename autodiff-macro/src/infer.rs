@@ -105,9 +105,7 @@ pub fn is_active(e: &Expr, vars: &[Var]) -> bool {
         ExprKind::Rule { args, .. } | ExprKind::Call { args, .. } => {
             args.iter().any(|a| is_active(a, vars))
         }
-        ExprKind::Cast(a, ty) => {
-            crate::lower::classify_type(ty) == Ty::Float && is_active(a, vars)
-        }
+        ExprKind::Cast(a, ty) => crate::lower::classify_type(ty) == Ty::Float && is_active(a, vars),
         ExprKind::Index { var, .. } => vars[*var].active,
         ExprKind::ArrayNew { elem, .. } => is_active(elem, vars),
     }
@@ -215,7 +213,9 @@ impl Infer<'_> {
         match &e.kind {
             ExprKind::Var(v) => self.set_ty(*v, ty),
             ExprKind::Unary(UnOp::Neg, a) => self.expect(a, ty),
-            ExprKind::Binary(op, a, b) if op.is_arith() || matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) => {
+            ExprKind::Binary(op, a, b)
+                if op.is_arith() || matches!(op, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) =>
+            {
                 self.expect(a, ty);
                 self.expect(b, ty);
             }

@@ -64,8 +64,8 @@ fn expand(args: proc_macro2::TokenStream, mut item: syn::ItemFn) -> proc_macro2:
 fn strip_param_attrs(item: &mut syn::ItemFn) {
     for input in &mut item.sig.inputs {
         if let syn::FnArg::Typed(pt) = input {
-            pt.attrs.retain(|a| !a.path().is_ident(lower::CONSTANT_ATTR));
+            pt.attrs
+                .retain(|a| !a.path().is_ident(lower::CONSTANT_ATTR));
         }
     }
 }
-

@@ -112,13 +112,22 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
 
 fn check_signature(sig: &syn::Signature, errors: &mut Errors) {
     if let Some(t) = &sig.constness {
-        errors.push(t.span(), "`const fn` cannot be differentiated: remove `const`");
+        errors.push(
+            t.span(),
+            "`const fn` cannot be differentiated: remove `const`",
+        );
     }
     if let Some(t) = &sig.asyncness {
-        errors.push(t.span(), "`async fn` cannot be differentiated: remove `async`");
+        errors.push(
+            t.span(),
+            "`async fn` cannot be differentiated: remove `async`",
+        );
     }
     if let Some(t) = &sig.unsafety {
-        errors.push(t.span(), "`unsafe fn` cannot be differentiated: remove `unsafe`");
+        errors.push(
+            t.span(),
+            "`unsafe fn` cannot be differentiated: remove `unsafe`",
+        );
     }
     if let Some(abi) = &sig.abi {
         errors.push(abi.span(), "`extern` functions cannot be differentiated");
@@ -217,10 +226,8 @@ impl Lowering<'_> {
     fn return_shape(&mut self, output: &syn::ReturnType) -> Option<RetShape> {
         let msg = "a `#[differentiate]` function returns `f64`, a tuple of `f64`, or `[f64; N]`";
         let syn::ReturnType::Type(_, ty) = output else {
-            self.errors.push(
-                output.span(),
-                format!("{msg}: add a return type"),
-            );
+            self.errors
+                .push(output.span(), format!("{msg}: add a return type"));
             return None;
         };
         match &**ty {
@@ -658,10 +665,8 @@ impl Lowering<'_> {
             },
             None => {
                 if let Sink::Assign(_) = sink {
-                    self.errors.push(
-                        i.span(),
-                        "an `if` used as a value needs an `else` branch",
-                    );
+                    self.errors
+                        .push(i.span(), "an `if` used as a value needs an `else` branch");
                 }
                 Vec::new()
             }
@@ -706,8 +711,7 @@ impl Lowering<'_> {
                 // A lone identifier that starts with an upper-case letter is a constant or unit
                 // variant, not a binding.
                 let name = pi.ident.to_string();
-                if name.chars().next().is_some_and(|c| c.is_uppercase()) && pi.subpat.is_none()
-                {
+                if name.chars().next().is_some_and(|c| c.is_uppercase()) && pi.subpat.is_none() {
                     return;
                 }
                 let var = self.cx.declare(
@@ -740,7 +744,11 @@ impl Lowering<'_> {
         let (base, indices) = flatten_index(left);
         let var = match strip_parens(base) {
             syn::Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
-                let name = p.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                let name = p
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 self.resolve(&name)
             }
             _ => None,
@@ -778,7 +786,11 @@ impl Lowering<'_> {
     fn assign_target(&mut self, left: &syn::Expr) -> Option<VarId> {
         match strip_parens(left) {
             syn::Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
-                let name = p.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                let name = p
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 match self.resolve(&name) {
                     Some(v) => Some(v),
                     None => {
@@ -837,8 +849,12 @@ impl Lowering<'_> {
             syn::Expr::Paren(p) => return self.lower_expr(&p.expr, out),
             syn::Expr::Group(g) => return self.lower_expr(&g.expr, out),
             syn::Expr::Unary(u) => match u.op {
-                syn::UnOp::Neg(_) => ExprKind::Unary(UnOp::Neg, Box::new(self.lower_expr(&u.expr, out))),
-                syn::UnOp::Not(_) => ExprKind::Unary(UnOp::Not, Box::new(self.lower_expr(&u.expr, out))),
+                syn::UnOp::Neg(_) => {
+                    ExprKind::Unary(UnOp::Neg, Box::new(self.lower_expr(&u.expr, out)))
+                }
+                syn::UnOp::Not(_) => {
+                    ExprKind::Unary(UnOp::Not, Box::new(self.lower_expr(&u.expr, out)))
+                }
                 // `*x` of an element bound by `for x in xs.iter()`: elements are bound by value.
                 syn::UnOp::Deref(_) if self.local_of(&u.expr).is_some() => {
                     return self.lower_expr(&u.expr, out)
@@ -989,7 +1005,12 @@ impl Lowering<'_> {
             );
             return ExprKind::Lit(syn::parse_quote!(0.0));
         };
-        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         // `f64::sin(x)`, `f64::max(a, b)`: the rule table in function-call form.
         if segs.len() == 2 && segs[0] == "f64" {
             if let Some(rule) = rules::lookup(&segs[1]) {
@@ -1041,9 +1062,10 @@ impl Lowering<'_> {
     /// The local variable that `e` names, if it is one (`x`, `(x)`, `&x`).
     fn local_of(&self, e: &syn::Expr) -> Option<VarId> {
         match strip_parens(e) {
-            syn::Expr::Path(p) if p.qself.is_none() => {
-                p.path.get_ident().and_then(|id| self.resolve(&id.to_string()))
-            }
+            syn::Expr::Path(p) if p.qself.is_none() => p
+                .path
+                .get_ident()
+                .and_then(|id| self.resolve(&id.to_string())),
             syn::Expr::Reference(r) if r.mutability.is_none() => self.local_of(&r.expr),
             _ => None,
         }
@@ -1200,7 +1222,9 @@ impl Lowering<'_> {
     /// backwards.
     fn plain_range(&mut self, e: &syn::Expr, out: &mut Block) -> Option<Range> {
         let (e, reversed) = match strip_parens(e) {
-            syn::Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => (strip_parens(&m.receiver), true),
+            syn::Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => {
+                (strip_parens(&m.receiver), true)
+            }
             e => (e, false),
         };
         match e {
@@ -1271,7 +1295,8 @@ impl Lowering<'_> {
                         self.declare(&id, Ty::Int, None, false, VarKind::Temp)
                     }
                     Some(other) => {
-                        self.errors.push(other.span(), "the index of `.enumerate()` is a plain name");
+                        self.errors
+                            .push(other.span(), "the index of `.enumerate()` is a plain name");
                         return None;
                     }
                 };
@@ -1398,6 +1423,17 @@ struct Renamer<'a, 'e> {
 }
 
 impl VisitMut for Renamer<'_, '_> {
+    fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {
+        // The length of an array carries no derivative.
+        if matches!(m.method.to_string().as_str(), "len" | "is_empty") && m.args.is_empty() {
+            let refs = self.refs.len();
+            syn::visit_mut::visit_expr_method_call_mut(self, m);
+            self.refs.truncate(refs);
+        } else {
+            syn::visit_mut::visit_expr_method_call_mut(self, m);
+        }
+    }
+
     fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
         if p.qself.is_none() {
             if let Some(id) = p.path.get_ident() {
@@ -1502,35 +1538,73 @@ fn compound_op(op: &syn::BinOp) -> Option<BinOp> {
 /// What an unsupported expression is called, and what to write instead.
 fn describe_unsupported(expr: &syn::Expr) -> (&'static str, &'static str) {
     match expr {
-        syn::Expr::ForLoop(_) => ("a `for` loop", "loops are not supported yet; unroll it or split the function"),
-        syn::Expr::While(_) => ("a `while` loop", "loops are not supported yet; unroll it or split the function"),
-        syn::Expr::Loop(_) => ("a `loop`", "loops are not supported yet; unroll it or split the function"),
+        syn::Expr::ForLoop(_) => (
+            "a `for` loop",
+            "loops are not supported yet; unroll it or split the function",
+        ),
+        syn::Expr::While(_) => (
+            "a `while` loop",
+            "loops are not supported yet; unroll it or split the function",
+        ),
+        syn::Expr::Loop(_) => (
+            "a `loop`",
+            "loops are not supported yet; unroll it or split the function",
+        ),
         syn::Expr::Break(_) => ("`break`", "loops are not supported yet"),
         syn::Expr::Continue(_) => ("`continue`", "loops are not supported yet"),
         syn::Expr::Closure(_) => (
             "a closure",
             "write a separate `#[differentiate]` function and call it",
         ),
-        syn::Expr::Async(_) | syn::Expr::Await(_) => ("`async`/`.await`", "differentiate synchronous code"),
-        syn::Expr::Try(_) => ("the `?` operator", "handle the error outside the differentiated function"),
+        syn::Expr::Async(_) | syn::Expr::Await(_) => {
+            ("`async`/`.await`", "differentiate synchronous code")
+        }
+        syn::Expr::Try(_) => (
+            "the `?` operator",
+            "handle the error outside the differentiated function",
+        ),
         syn::Expr::TryBlock(_) => ("a `try` block", "handle errors outside the function"),
         syn::Expr::Unsafe(_) => ("an `unsafe` block", "differentiate safe code only"),
-        syn::Expr::Range(_) => ("a range", "ranges are supported only in `for` loops (coming with loop support)"),
-        syn::Expr::Struct(_) => ("a struct literal", "pass the fields as separate `f64` values"),
+        syn::Expr::Range(_) => (
+            "a range",
+            "ranges are supported only in `for` loops (coming with loop support)",
+        ),
+        syn::Expr::Struct(_) => (
+            "a struct literal",
+            "pass the fields as separate `f64` values",
+        ),
         syn::Expr::Let(_) => ("`let` in an expression", "use `match`"),
         syn::Expr::Yield(_) => ("`yield`", "differentiate ordinary functions"),
-        syn::Expr::Assign(_) => ("an assignment used as a value", "write the assignment as its own statement"),
-        syn::Expr::Repeat(_) => ("an array expression", "arrays are supported only as the returned value"),
-        syn::Expr::Return(_) => ("`return` inside an expression", "return from a statement position"),
-        _ => ("this expression", "rewrite it with `let`, arithmetic, method calls and `if`/`match`"),
+        syn::Expr::Assign(_) => (
+            "an assignment used as a value",
+            "write the assignment as its own statement",
+        ),
+        syn::Expr::Repeat(_) => (
+            "an array expression",
+            "arrays are supported only as the returned value",
+        ),
+        syn::Expr::Return(_) => (
+            "`return` inside an expression",
+            "return from a statement position",
+        ),
+        _ => (
+            "this expression",
+            "rewrite it with `let`, arithmetic, method calls and `if`/`match`",
+        ),
     }
 }
 
 /// What a loop walks.
 enum Source {
-    Range { iter: Expr, range: Option<Range> },
+    Range {
+        iter: Expr,
+        range: Option<Range>,
+    },
     /// The elements of these arrays, in step (`zip`), with the index bound by `enumerate`.
-    Elements { arrays: Vec<VarId>, enumerate: bool },
+    Elements {
+        arrays: Vec<VarId>,
+        enumerate: bool,
+    },
 }
 
 impl Source {
@@ -1564,7 +1638,9 @@ fn flatten_index(e: &syn::Expr) -> (&syn::Expr, Vec<&syn::Expr>) {
 /// `ys.iter()` or `&ys` → `ys`.
 fn strip_iter(e: &syn::Expr) -> &syn::Expr {
     match strip_parens(e) {
-        syn::Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => strip_iter(&m.receiver),
+        syn::Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+            strip_iter(&m.receiver)
+        }
         e => e,
     }
 }

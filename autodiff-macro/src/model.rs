@@ -128,11 +128,7 @@ pub enum Stmt {
         span: Span,
     },
     /// `if cond { then } else { els }` (statement form; an empty `els` for no `else`).
-    If {
-        cond: Expr,
-        then: Block,
-        els: Block,
-    },
+    If { cond: Expr, then: Block, els: Block },
     /// `match scrutinee { arms }` on a value that is not a float.
     Match { scrutinee: Expr, arms: Vec<Arm> },
     /// `{ ... }`: a nested scope.
@@ -322,11 +318,17 @@ pub enum ExprKind {
     },
     /// A call of another function: `g(a, b)`, `module::g(a)`. When any argument is active the
     /// callee must be `#[differentiate]`d (its derivative siblings are called).
-    Call { path: syn::Path, args: Vec<Expr> },
+    Call {
+        path: syn::Path,
+        args: Vec<Expr>,
+    },
     /// `expr as T`.
     Cast(Box<Expr>, syn::Type),
     /// An element of a float array: `w[i]`, `x[i][j]`.
-    Index { var: VarId, index: Vec<Expr> },
+    Index {
+        var: VarId,
+        index: Vec<Expr>,
+    },
     /// A new array: `[elem; len]` (`vec: false`) or `vec![elem; len]`.
     ArrayNew {
         elem: Box<Expr>,
@@ -336,5 +338,8 @@ pub enum ExprKind {
     /// An expression on non-float values that the transform does not look into
     /// (`xs.len()`, `n.pow(2)`), emitted as written after renaming locals; `refs` are the
     /// variables it mentions.
-    Opaque { tokens: TokenStream, refs: Vec<VarId> },
+    Opaque {
+        tokens: TokenStream,
+        refs: Vec<VarId>,
+    },
 }

@@ -70,9 +70,10 @@ impl Printer<'_> {
     /// A call must go to the `_generic` sibling when it gets a derivative or any `S` argument.
     fn call_is_generic(&self, args: &[Expr]) -> bool {
         self.generic()
-            && args
-                .iter()
-                .any(|a| is_active(a, self.vars) || type_of(a, self.vars) == Ty::Float && !is_constant_leaf(a))
+            && args.iter().any(|a| {
+                is_active(a, self.vars)
+                    || type_of(a, self.vars) == Ty::Float && !is_constant_leaf(a)
+            })
     }
 
     /// Prints `e`. `float` says the context needs a float (an `S` in generic mode).
@@ -121,7 +122,8 @@ impl Printer<'_> {
             ExprKind::Binary(op, a, b) => {
                 let operand_float = if op.is_comparison() {
                     self.generic()
-                        && (type_of(a, self.vars) == Ty::Float || type_of(b, self.vars) == Ty::Float)
+                        && (type_of(a, self.vars) == Ty::Float
+                            || type_of(b, self.vars) == Ty::Float)
                 } else if op.is_logic() {
                     false
                 } else {

@@ -43,6 +43,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         loops: Vec::new(),
         var_level: HashMap::new(),
         recomputable: HashSet::new(),
+        adj_names: AdjNames::default(),
         needs_exit: needs_exit_code(&f.body),
         tape: false,
         tape_n: false,
@@ -56,7 +57,9 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     }
     let n_out = f.ret.len();
     let rets: Vec<Ident> = (0..n_out).map(|i| mixed(&format!("__ret{i}"))).collect();
-    let ret_adjs: Vec<Ident> = (0..n_out).map(|i| mixed(&format!("__adj_ret{i}"))).collect();
+    let ret_adjs: Vec<Ident> = (0..n_out)
+        .map(|i| mixed(&format!("__adj_ret{i}")))
+        .collect();
     for r in &rets {
         rev.hoisted.push(quote!(let mut #r = 0.0_f64;));
     }
@@ -66,7 +69,9 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     }
     let mut out = Out::default();
     rev.block(&f.body, &mut out);
-    let Out { fwd, rev: rsweep, .. } = out;
+    let Out {
+        fwd, rev: rsweep, ..
+    } = out;
     let rsweep = rsweep.into_iter().rev();
 
     // Adjoints of the parameters, in order; array parameters' adjoints are the caller's
@@ -85,7 +90,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
                 ..
             }
         );
-        let a = adj_ident(&v.ident);
+        let a = rev.var_adj(param.var);
         match (differentiated, v.ty) {
             (true, Ty::FloatArray(_)) => {
                 declared.insert(a.to_string());
@@ -265,12 +270,30 @@ fn exit_code() -> Ident {
 /// Exit code of a `return`.
 const RETURN: usize = 1;
 
-fn adj_ident(id: &Ident) -> Ident {
-    let name = id.to_string();
-    Ident::new(
-        &format!("__adj_{}", name.trim_start_matches('_')),
-        Span::mixed_site(),
-    )
+/// Names adjoints: `__adj_x` for `x`, `__adj_t3` for the temporary `__t3`, with a number
+/// appended when two names would meet (a user variable may be called `t3`).
+#[derive(Default)]
+struct AdjNames {
+    by_key: HashMap<String, Ident>,
+    used: HashSet<String>,
+}
+
+impl AdjNames {
+    fn get(&mut self, key: String, base: &Ident) -> Ident {
+        if let Some(id) = self.by_key.get(&key) {
+            return id.clone();
+        }
+        let stem = format!("__adj_{}", base.to_string().trim_start_matches('_'));
+        let mut name = stem.clone();
+        let mut n = 1;
+        while !self.used.insert(name.clone()) {
+            n += 1;
+            name = format!("{stem}_{n}");
+        }
+        let id = Ident::new(&name, Span::mixed_site());
+        self.by_key.insert(key, id.clone());
+        id
+    }
 }
 
 /// Generated statements of one block: the forward sweep in order; the reverse sweep in the
@@ -349,6 +372,7 @@ struct Rev<'a> {
     var_level: HashMap<VarId, usize>,
     /// Integer variables whose value the reverse sweep can compute itself.
     recomputable: HashSet<VarId>,
+    adj_names: AdjNames,
     needs_exit: bool,
     tape: bool,
     tape_n: bool,
@@ -373,8 +397,13 @@ impl Rev<'_> {
         }
     }
 
+    /// The adjoint of variable `v` (not declared: see [`Self::adj_of_var`]).
+    fn var_adj(&mut self, v: VarId) -> Ident {
+        self.adj_names.get(format!("v{v}"), &self.f.vars[v].ident)
+    }
+
     fn adj_of_var(&mut self, v: VarId) -> Ident {
-        let a = adj_ident(&self.f.vars[v].ident);
+        let a = self.var_adj(v);
         let level = self.var_level.get(&v).copied().unwrap_or(0);
         if !matches!(self.f.vars[v].kind, VarKind::Param { .. }) {
             self.declare_adj(level, &a, quote!(0.0_f64));
@@ -383,7 +412,7 @@ impl Rev<'_> {
     }
 
     fn adj_of_temp(&mut self, id: &Ident) -> Ident {
-        let a = adj_ident(id);
+        let a = self.adj_names.get(format!("t{id}"), id);
         let level = self.loop_level();
         self.declare_adj(level, &a, quote!(0.0_f64));
         a
@@ -392,7 +421,13 @@ impl Rev<'_> {
     /// Defines `pat = value` (a name or a tuple of names, `None` for `_`): a `let` inside loops
     /// and in the function's block, else an assignment to locals declared at the top (so the
     /// backpropagator can capture them).
-    fn define(&mut self, names: &[Option<Ident>], inits: &[TokenStream], value: TokenStream, out: &mut Out) {
+    fn define(
+        &mut self,
+        names: &[Option<Ident>],
+        inits: &[TokenStream],
+        value: TokenStream,
+        out: &mut Out,
+    ) {
         let pat: Vec<TokenStream> = names
             .iter()
             .map(|n| match n {
@@ -596,7 +631,10 @@ impl Rev<'_> {
                 }
             }
             Stmt::Assign {
-                var, op, value, span,
+                var,
+                op,
+                value,
+                span,
             } => self.assign(*var, *op, value, *span, out),
             Stmt::Store {
                 var,
@@ -694,11 +732,18 @@ impl Rev<'_> {
         out.fwd.push(quote!(match #sc { #(#fwd_arms)* }));
         if any_rev {
             let restore = self.record_after(&arm_flag, Kind::Usize, out);
-            out.rev.push(quote!(#restore match #arm_flag { #(#rev_arms)* }));
+            out.rev
+                .push(quote!(#restore match #arm_flag { #(#rev_arms)* }));
         }
     }
 
-    fn loop_(&mut self, kind: &LoopKind, body: &Block, label: &Option<syn::Lifetime>, out: &mut Out) {
+    fn loop_(
+        &mut self,
+        kind: &LoopKind,
+        body: &Block,
+        label: &Option<syn::Lifetime>,
+        out: &mut Out,
+    ) {
         let vars = &self.f.vars;
         self.counter += 1;
         let code = 2 * self.counter + 2;
@@ -746,12 +791,21 @@ impl Rev<'_> {
         let mut bound_defs = Vec::new();
         if let Some((id, reversed, _, None)) = &range {
             let (lo, hi) = (self.fresh("lo"), self.fresh("hi"));
-            if let LoopKind::For { range: Some(rg), .. } = kind {
+            if let LoopKind::For {
+                range: Some(rg), ..
+            } = kind
+            {
                 let (s, e) = (self.p.expr(&rg.start, false), self.p.expr(&rg.end, false));
-                self.hoisted.push(quote!(let mut #lo = ::core::default::Default::default();));
-                self.hoisted.push(quote!(let mut #hi = ::core::default::Default::default();));
+                self.hoisted
+                    .push(quote!(let mut #lo = ::core::default::Default::default();));
+                self.hoisted
+                    .push(quote!(let mut #hi = ::core::default::Default::default();));
                 bound_defs.push(quote!(#lo = #s; #hi = #e;));
-                let dots = if rg.inclusive { quote!(..=) } else { quote!(..) };
+                let dots = if rg.inclusive {
+                    quote!(..=)
+                } else {
+                    quote!(..)
+                };
                 range = Some((id.clone(), *reversed, quote!(#lo #dots #hi), Some(())));
             }
         }
@@ -795,7 +849,7 @@ impl Rev<'_> {
                 }
             }
         });
-        let label_tokens = label.as_ref().map(|l| quote!(#l:));
+        // Exits go through the exit code and unlabelled `break`s, so labels are not emitted.
         let body_rev = inner.rev_stmts();
         let body_fwd = &inner.fwd;
         match range {
@@ -807,9 +861,13 @@ impl Rev<'_> {
                     }
                     _ => quote!(for #id in #r),
                 };
-                out.fwd.push(quote!(#label_tokens #head { #(#body_fwd)* #exit_check }));
+                out.fwd.push(quote!(#head { #(#body_fwd)* #exit_check }));
                 if body_rev.is_some() || !restores.is_empty() {
-                    let walk = if reversed { quote!(#r) } else { quote!((#r).rev()) };
+                    let walk = if reversed {
+                        quote!(#r)
+                    } else {
+                        quote!((#r).rev())
+                    };
                     out.rev.push(quote! {
                         for #id in #walk {
                             #(#restores)*
@@ -844,7 +902,7 @@ impl Rev<'_> {
                     self.hoisted.push(quote!(let mut #count: usize = 0;));
                 }
                 out.fwd.push(quote! {
-                    #label_tokens #head {
+                    #head {
                         #count += 1;
                         #(#body_fwd)*
                         #exit_check
@@ -882,7 +940,7 @@ impl Rev<'_> {
         if !v.active {
             return;
         }
-        let adj = adj_ident(&id);
+        let adj = self.var_adj(var);
         let zeros = zero_array(init, self, &id, out);
         let level = self.loop_level();
         self.declare_adj(level, &adj, zeros);
@@ -950,7 +1008,8 @@ impl Rev<'_> {
                 };
                 out.fwd.push(quote!(#target *= #now;));
                 let factor = self.for_reverse(factor, anywhere, Kind::F64, out, &mut pops);
-                let old = old.map(|o| self.for_reverse(quote!(#o), false, Kind::F64, out, &mut pops));
+                let old =
+                    old.map(|o| self.for_reverse(quote!(#o), false, Kind::F64, out, &mut pops));
                 let to_value = val
                     .adj
                     .as_ref()
@@ -994,7 +1053,15 @@ impl Rev<'_> {
         out.rev.push(quote!(#(#pops)* #rev));
     }
 
-    fn store(&mut self, var: VarId, index: &[Expr], op: Option<BinOp>, value: &Expr, span: Span, out: &mut Out) {
+    fn store(
+        &mut self,
+        var: VarId,
+        index: &[Expr],
+        op: Option<BinOp>,
+        value: &Expr,
+        span: Span,
+        out: &mut Out,
+    ) {
         let v = &self.f.vars[var];
         let id = v.ident.clone();
         if !v.active {
@@ -1009,7 +1076,7 @@ impl Rev<'_> {
         }
         let mut pops = Vec::new();
         let (fwd_idx, rev_idx) = self.indices(index, out, &mut pops);
-        let adj = adj_ident(&id);
+        let adj = self.var_adj(var);
         self.update(
             quote!(#id #([#fwd_idx])*),
             quote!(#adj #([#rev_idx])*),
@@ -1022,7 +1089,12 @@ impl Rev<'_> {
     }
 
     /// Evaluates array indices for the forward sweep and says how the reverse sweep gets them.
-    fn indices(&mut self, index: &[Expr], out: &mut Out, pops: &mut Vec<TokenStream>) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    fn indices(
+        &mut self,
+        index: &[Expr],
+        out: &mut Out,
+        pops: &mut Vec<TokenStream>,
+    ) -> (Vec<TokenStream>, Vec<TokenStream>) {
         let mut fwd = Vec::new();
         let mut rev = Vec::new();
         for i in index {
@@ -1059,12 +1131,25 @@ impl Rev<'_> {
         let vars = &self.f.vars;
         if !is_active(e, vars) {
             let now = self.p.expr(e, true);
+            // Operands are spliced into `a op b`: keep compound ones whole.
+            let now = match &e.kind {
+                ExprKind::Lit(_)
+                | ExprKind::Path(_)
+                | ExprKind::Var(_)
+                | ExprKind::Index { .. }
+                | ExprKind::Rule { .. }
+                | ExprKind::Call { .. } => now,
+                _ => quote!((#now)),
+            };
             let (stable, anywhere) = match &e.kind {
                 ExprKind::Lit(_) | ExprKind::Path(_) => (true, true),
                 ExprKind::Var(v) => {
                     let stable = !is_storage(&vars[*v]);
                     let outside_loops = self.var_level.get(v).copied().unwrap_or(0) == 0;
-                    (stable, stable && (outside_loops || self.recomputable.contains(v)))
+                    (
+                        stable,
+                        stable && (outside_loops || self.recomputable.contains(v)),
+                    )
                 }
                 ExprKind::Index { var, index } => {
                     let immutable = !vars[*var].mutable;
@@ -1214,7 +1299,7 @@ impl Rev<'_> {
                 let arr = vars[*var].ident.clone();
                 let (fwd_idx, rev_idx) = self.indices(index, out, &mut pops);
                 self.define_f64(&res, quote!(#arr #([#fwd_idx])*), out);
-                let adj = adj_ident(&arr);
+                let adj = self.var_adj(*var);
                 quote!(#adj #([#rev_idx])* += #res_adj;)
             }
             ExprKind::Unary(UnOp::Not, _)
@@ -1312,7 +1397,8 @@ impl Rev<'_> {
         if self.loop_level() > 0 {
             let (stack, cursor) = (self.fresh("backs"), self.fresh("bc"));
             self.back_stacks.push((stack.clone(), cursor.clone()));
-            out.fwd.push(quote!(let (#res, #back) = #value; #stack.push(#back);));
+            out.fwd
+                .push(quote!(let (#res, #back) = #value; #stack.push(#back);));
             quote! {
                 #cursor -= 1;
                 let (#(#pat,)*) = (#stack[#cursor])(#res_adj);
@@ -1324,7 +1410,8 @@ impl Rev<'_> {
         } else {
             let (val, tmp) = (self.fresh("t"), self.fresh("back"));
             self.hoisted.push(quote!(let mut #res = 0.0_f64;));
-            self.hoisted.push(quote!(let mut #back = ::core::option::Option::None;));
+            self.hoisted
+                .push(quote!(let mut #back = ::core::option::Option::None;));
             out.fwd.push(quote! {
                 let (#val, #tmp) = #value;
                 #res = #val;
@@ -1384,7 +1471,8 @@ fn zero_array(init: &Expr, rev: &mut Rev, id: &Ident, out: &mut Out) -> TokenStr
         }
     } else {
         let cx = rev.loops.last_mut().expect("inside a loop");
-        cx.end_records.push((quote!(#id.len()), len.clone(), Kind::Usize));
+        cx.end_records
+            .push((quote!(#id.len()), len.clone(), Kind::Usize));
     }
     zeros(init, Some(quote!(#len)), &rev.p)
 }
