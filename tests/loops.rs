@@ -1,6 +1,8 @@
 //! `#[differentiate]` with loops, slices and arrays: every form against central differences
 //! (1e-8 with the fourth-order stencil) and forward mode against reverse mode (1e-12).
 #![deny(warnings)]
+// The differentiated functions are written the way users write them, index loops included.
+#![allow(clippy::needless_range_loop, clippy::ptr_arg)]
 
 mod common;
 use autodiff::differentiate;

@@ -18,7 +18,7 @@ impl Generated {
     pub fn full(&self) -> TokenStream {
         let (head, body) = (&self.head, &self.body);
         quote! {
-            #[allow(dead_code)]
+            #[allow(dead_code, clippy::all, clippy::pedantic)]
             #head { #body }
         }
     }

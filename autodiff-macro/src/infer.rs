@@ -287,8 +287,9 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
             }
             Stmt::Match { scrutinee, arms } => {
                 if type_of(scrutinee, vars) == Ty::Float {
-                    errors.push(
+                    errors.range(
                         scrutinee.span,
+                        scrutinee.end,
                         "`match` on a float is not supported: compare with `if`/`else if`",
                     );
                 }
@@ -309,8 +310,9 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
                 let v = &vars[*var];
                 if let Ty::FloatArray(rank) = v.ty {
                     if usize::from(rank) != index.len() {
-                        errors.push(
+                        errors.range(
                             value.span,
+                            value.end,
                             format!(
                                 "`{}` has {rank} dimension(s): assign one element at a time",
                                 v.user_name
@@ -318,8 +320,9 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
                         );
                     }
                 } else if is_active(value, vars) {
-                    errors.push(
+                    errors.range(
                         value.span,
+                        value.end,
                         format!(
                             "`{}` is not a float array, so it cannot hold a value that carries a \
                              derivative: declare it as `vec![0.0; n]` or `[0.0; N]`",
@@ -352,7 +355,7 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
                 for v in values {
                     check_expr(v, vars, errors);
                     if matches!(type_of(v, vars), Ty::Int | Ty::Bool) {
-                        errors.push(v.span, "the returned value must be an `f64`");
+                        errors.range(v.span, v.end, "the returned value must be an `f64`");
                     }
                 }
             }
@@ -364,8 +367,9 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
     match &e.kind {
         ExprKind::Opaque { refs, .. } => {
             if let Some(v) = refs.iter().find(|v| vars[**v].active) {
-                errors.push(
+                errors.range(
                     e.span,
+                    e.end,
                     format!(
                         "this expression uses `{}`, which carries a derivative, in a way \
                          `#[differentiate]` cannot follow: use arithmetic, the `f64` methods of \
@@ -376,8 +380,9 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
             }
         }
         ExprKind::Binary(BinOp::Rem, _, b) if is_active(b, vars) => {
-            errors.push(
+            errors.range(
                 e.span,
+                e.end,
                 "the remainder `%` is differentiable only in its left operand here: the right \
                  operand must not depend on a differentiated input",
             );
@@ -385,8 +390,9 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
         ExprKind::Cast(a, ty)
             if is_active(a, vars) && crate::lower::classify_type(ty) != Ty::Float =>
         {
-            errors.push(
+            errors.range(
                 e.span,
+                e.end,
                 "casting a differentiated value to an integer loses its derivative: compare or \
                  use `.floor()`/`.round()` instead, or mark the input `#[constant]`",
             );
@@ -396,8 +402,9 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
     if let ExprKind::Index { var, index } = &e.kind {
         if let Ty::FloatArray(rank) = vars[*var].ty {
             if usize::from(rank) > index.len() {
-                errors.push(
+                errors.range(
                     e.span,
+                    e.end,
                     "read one element at a time (`x[i][j]`): rows of an array cannot be taken \
                      as values",
                 );
@@ -422,7 +429,7 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
             if let Some(i) = int_arg {
                 collect_refs(i, &mut refs);
                 if refs.iter().any(|v| vars[*v].active) {
-                    errors.push(i.span, "the exponent of `powi` must be an integer");
+                    errors.range(i.span, i.end, "the exponent of `powi` must be an integer");
                 }
             }
         }

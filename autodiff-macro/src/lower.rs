@@ -24,13 +24,13 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
-    let ret = cx.return_shape(&sig.output);
+    let ret = cx.return_shape(sig);
 
     let mut params = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
         let syn::FnArg::Typed(pt) = input else {
-            cx.errors.push(
-                input.span(),
+            cx.errors.at(
+                &input,
                 "`#[differentiate]` works on free functions, not methods: move the body into a \
                  function that takes the receiver's fields as parameters",
             );
@@ -39,8 +39,7 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
         let constant = pt.attrs.iter().any(|a| a.path().is_ident(CONSTANT_ATTR));
         for attr in &pt.attrs {
             if !attr.path().is_ident(CONSTANT_ATTR) {
-                cx.errors.push(
-                    attr.span(),
+                cx.errors.at(&attr,
                     "only `#[constant]` is understood on a parameter of a `#[differentiate]` function",
                 );
             }
@@ -50,8 +49,8 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
                 (pi.ident.clone(), pi.mutability.is_some())
             }
             other => {
-                cx.errors.push(
-                    other.span(),
+                cx.errors.at(
+                    &other,
                     "parameter patterns are not supported in a `#[differentiate]` function: name \
                      the parameter and destructure it in the body",
                 );
@@ -60,22 +59,22 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
         };
         let ty = classify_type(&pt.ty);
         if ty == Ty::Unknown {
-            cx.errors.push(
-                pt.ty.span(),
+            cx.errors.at(
+                &pt.ty,
                 format!(
                     "parameter `{}` has type `{}`, which `#[differentiate]` does not support: \
                      use `f64`, integers, `bool`, or float arrays taken by shared reference \
                      (`&[f64]`, `&[[f64; N]]`, `&Vec<f64>`) or by value (`[f64; N]`)",
                     ident,
-                    pt.ty.to_token_stream()
+                    show(&pt.ty)
                 ),
             );
             continue;
         }
         let floaty = matches!(ty, Ty::Float | Ty::FloatArray(_));
         if constant && !floaty {
-            cx.errors.push(
-                pt.span(),
+            cx.errors.at(
+                &pt,
                 "`#[constant]` applies to `f64` and float-array parameters; parameters of other \
                  types are never differentiated",
             );
@@ -112,35 +111,26 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
 
 fn check_signature(sig: &syn::Signature, errors: &mut Errors) {
     if let Some(t) = &sig.constness {
-        errors.push(
-            t.span(),
-            "`const fn` cannot be differentiated: remove `const`",
-        );
+        errors.at(&t, "`const fn` cannot be differentiated: remove `const`");
     }
     if let Some(t) = &sig.asyncness {
-        errors.push(
-            t.span(),
-            "`async fn` cannot be differentiated: remove `async`",
-        );
+        errors.at(&t, "`async fn` cannot be differentiated: remove `async`");
     }
     if let Some(t) = &sig.unsafety {
-        errors.push(
-            t.span(),
-            "`unsafe fn` cannot be differentiated: remove `unsafe`",
-        );
+        errors.at(&t, "`unsafe fn` cannot be differentiated: remove `unsafe`");
     }
     if let Some(abi) = &sig.abi {
-        errors.push(abi.span(), "`extern` functions cannot be differentiated");
+        errors.at(&abi, "`extern` functions cannot be differentiated");
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.push(
-            sig.generics.span(),
+        errors.at(
+            &sig.generics,
             "generic functions cannot be `#[differentiate]`d: write the function over `f64`; the \
              macro generates the generic version `<name>_generic` itself",
         );
     }
     if let Some(v) = &sig.variadic {
-        errors.push(v.span(), "variadic functions cannot be differentiated");
+        errors.at(&v, "variadic functions cannot be differentiated");
     }
 }
 
@@ -223,11 +213,12 @@ struct Lowering<'e> {
 }
 
 impl Lowering<'_> {
-    fn return_shape(&mut self, output: &syn::ReturnType) -> Option<RetShape> {
+    fn return_shape(&mut self, sig: &syn::Signature) -> Option<RetShape> {
         let msg = "a `#[differentiate]` function returns `f64`, a tuple of `f64`, or `[f64; N]`";
-        let syn::ReturnType::Type(_, ty) = output else {
+        let syn::ReturnType::Type(_, ty) = &sig.output else {
+            let fn_and_params = quote!(#sig);
             self.errors
-                .push(output.span(), format!("{msg}: add a return type"));
+                .at(&fn_and_params, format!("{msg}: add a return type"));
             return None;
         };
         match &**ty {
@@ -243,23 +234,21 @@ impl Lowering<'_> {
                     Ok(n) if n > 0 => Some(RetShape::Array(n)),
                     _ => {
                         self.errors
-                            .push(a.len.span(), "the array length must be a positive literal");
+                            .at(&a.len, "the array length must be a positive literal");
                         None
                     }
                 },
                 other => {
-                    self.errors.push(
-                        other.span(),
+                    self.errors.at(
+                        &other,
                         "the length of a returned array must be an integer literal",
                     );
                     None
                 }
             },
             other => {
-                self.errors.push(
-                    other.span(),
-                    format!("{msg}, not `{}`", other.to_token_stream()),
-                );
+                self.errors
+                    .at(&other, format!("{msg}, not `{}`", show(other)));
                 None
             }
         }
@@ -387,8 +376,8 @@ impl Lowering<'_> {
             syn::Item::Const(_) | syn::Item::Use(_) => {
                 out.push(Stmt::Passive(item.to_token_stream()));
             }
-            other => self.errors.push(
-                other.span(),
+            other => self.errors.at(
+                &other,
                 "items other than `const` and `use` are not supported inside a \
                  `#[differentiate]` function: move this item outside the function",
             ),
@@ -397,8 +386,8 @@ impl Lowering<'_> {
 
     fn lower_local(&mut self, local: &syn::Local, out: &mut Block) {
         if let Some(else_) = &local.init.as_ref().and_then(|i| i.diverge.as_ref()) {
-            self.errors.push(
-                else_.0.span(),
+            self.errors.at(
+                &else_.0,
                 "`let ... else` is not supported in a `#[differentiate]` function: use `match`",
             );
             return;
@@ -412,15 +401,22 @@ impl Lowering<'_> {
                 (pi.ident.clone(), pi.mutability.is_some())
             }
             Pat::Wild(_) => {
-                // `let _ = expr;` evaluates `expr` for its effects only.
+                // `let _ = expr;` evaluates `expr` and drops it: no derivative goes anywhere.
                 if let Some(init) = &local.init {
-                    self.lower_expr_stmt(&init.expr, out);
+                    let mut e = (*init.expr).clone();
+                    let mut renamer = Renamer {
+                        cx: self,
+                        refs: Vec::new(),
+                        silenced: false,
+                    };
+                    renamer.visit_expr_mut(&mut e);
+                    out.push(Stmt::Passive(quote!(let _ = #e;)));
                 }
                 return;
             }
             other => {
-                self.errors.push(
-                    other.span(),
+                self.errors.at(
+                    &other,
                     "destructuring `let` is not supported in a `#[differentiate]` function: bind \
                      each value with its own `let`",
                 );
@@ -430,12 +426,9 @@ impl Lowering<'_> {
         let ty = match &written_ty {
             Some(t) => match classify_type(t) {
                 Ty::Unknown => {
-                    self.errors.push(
-                        t.span(),
-                        format!(
-                            "`{}` values cannot be differentiated: use `f64`",
-                            t.to_token_stream()
-                        ),
+                    self.errors.at(
+                        &t,
+                        format!("`{}` values cannot be differentiated: use `f64`", show(t)),
                     );
                     Ty::Other
                 }
@@ -507,8 +500,8 @@ impl Lowering<'_> {
             syn::Expr::ForLoop(f) => self.lower_for(f, out),
             syn::Expr::While(w) => {
                 if let syn::Expr::Let(l) = &*w.cond {
-                    self.errors.push(
-                        l.span(),
+                    self.errors.at(
+                        &l,
                         "`while let` is not supported in a `#[differentiate]` function: use \
                          `loop` with a `match` and `break`",
                     );
@@ -517,8 +510,8 @@ impl Lowering<'_> {
                 let mut pre = Vec::new();
                 let cond = self.lower_expr(&w.cond, &mut pre);
                 if !pre.is_empty() {
-                    self.errors.push(
-                        w.cond.span(),
+                    self.errors.at(
+                        &w.cond,
                         "a `while` condition must be a simple comparison: compute the value in \
                          the loop body and use `loop` with `break`",
                     );
@@ -540,8 +533,8 @@ impl Lowering<'_> {
             }
             syn::Expr::Break(b) => {
                 if let Some(e) = &b.expr {
-                    self.errors.push(
-                        e.span(),
+                    self.errors.at(
+                        &e,
                         "`break` with a value is not supported: assign the value to a variable \
                          declared before the loop, then `break`",
                     );
@@ -565,8 +558,8 @@ impl Lowering<'_> {
                 let mut refs = Vec::new();
                 collect_refs(&e, &mut refs);
                 if refs.iter().any(|&v| self.vars[v].ty == Ty::Float) {
-                    self.errors.push(
-                        expr.span(),
+                    self.errors.at(
+                        &expr,
                         "a call whose result is unused cannot pass a derivative anywhere: assign \
                          its result or remove it",
                     );
@@ -587,8 +580,8 @@ impl Lowering<'_> {
                 let values = self.return_values(e, out);
                 out.push(Stmt::Return { values });
             }
-            None => self.errors.push(
-                r.span(),
+            None => self.errors.at(
+                &r,
                 "`return` needs the function's value: `return <expression>`",
             ),
         }
@@ -646,13 +639,15 @@ impl Lowering<'_> {
     }
 
     fn lower_if(&mut self, i: &syn::ExprIf, sink: Sink, out: &mut Block) -> Stmt {
-        if let syn::Expr::Let(l) = &*i.cond {
-            self.errors.push(
-                l.span(),
+        let cond = if let syn::Expr::Let(l) = &*i.cond {
+            self.errors.at(
+                &l,
                 "`if let` is not supported in a `#[differentiate]` function: use `match`",
             );
-        }
-        let cond = self.lower_expr(&i.cond, out);
+            self.error_expr(l.span())
+        } else {
+            self.lower_expr(&i.cond, out)
+        };
         let then = self.lower_block(&i.then_branch, sink);
         let els = match &i.else_branch {
             Some((_, e)) => match &**e {
@@ -666,7 +661,7 @@ impl Lowering<'_> {
             None => {
                 if let Sink::Assign(_) = sink {
                     self.errors
-                        .push(i.span(), "an `if` used as a value needs an `else` branch");
+                        .at(&i, "an `if` used as a value needs an `else` branch");
                 }
                 Vec::new()
             }
@@ -754,16 +749,16 @@ impl Lowering<'_> {
             _ => None,
         };
         let Some(var) = var else {
-            self.errors.push(
-                base.span(),
+            self.errors.at(
+                &base,
                 "only elements of the function's own arrays can be assigned: declare one with \
                  `let mut a = vec![0.0; n];` or `[0.0; N]`",
             );
             return;
         };
         if matches!(self.vars[var].kind, VarKind::Param { .. }) && !self.vars[var].mutable {
-            self.errors.push(
-                base.span(),
+            self.errors.at(
+                &base,
                 format!(
                     "`{}` is a parameter: a `#[differentiate]` function does not write to its \
                      inputs; copy it into a local array first",
@@ -794,8 +789,8 @@ impl Lowering<'_> {
                 match self.resolve(&name) {
                     Some(v) => Some(v),
                     None => {
-                        self.errors.push(
-                            left.span(),
+                        self.errors.at(
+                            &left,
                             format!(
                                 "`{name}` is not a local variable of this function: a \
                                  `#[differentiate]` function can assign only its own variables"
@@ -806,12 +801,12 @@ impl Lowering<'_> {
                 }
             }
             other => {
-                self.errors.push(
-                    other.span(),
+                self.errors.at(
+                    &other,
                     format!(
                         "cannot assign to `{}` in a `#[differentiate]` function: assign a local \
                          variable",
-                        other.to_token_stream()
+                        show(other)
                     ),
                 );
                 None
@@ -840,6 +835,7 @@ impl Lowering<'_> {
                             return Expr {
                                 kind: ExprKind::Var(v),
                                 span,
+                                end: span,
                             };
                         }
                     }
@@ -863,8 +859,8 @@ impl Lowering<'_> {
             },
             syn::Expr::Binary(b) => {
                 let Some(op) = binary_op(&b.op) else {
-                    self.errors.push(
-                        b.op.span(),
+                    self.errors.at(
+                        &b.op,
                         "a compound assignment is a statement here: write it on its own line",
                     );
                     return self.error_expr(span);
@@ -877,11 +873,11 @@ impl Lowering<'_> {
             syn::Expr::Call(c) => self.lower_call(c, out),
             syn::Expr::Cast(c) => {
                 if classify_type(&c.ty) == Ty::Unknown {
-                    self.errors.push(
-                        c.ty.span(),
+                    self.errors.at(
+                        &c.ty,
                         format!(
                             "casting to `{}` is not supported: derivatives are carried in `f64`",
-                            c.ty.to_token_stream()
+                            show(&c.ty)
                         ),
                     );
                 }
@@ -920,8 +916,8 @@ impl Lowering<'_> {
                         vec: true,
                     },
                     Err(_) => {
-                        self.errors.push(
-                            m.span(),
+                        self.errors.at(
+                            &m,
                             "write a vector as `vec![value; length]` and assign its elements",
                         );
                         return self.error_expr(span);
@@ -943,7 +939,11 @@ impl Lowering<'_> {
                 return self.error_expr(span);
             }
         };
-        Expr { kind, span }
+        Expr {
+            kind,
+            span,
+            end: last_span(expr),
+        }
     }
 
     fn lower_method(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> ExprKind {
@@ -951,10 +951,8 @@ impl Lowering<'_> {
         if let Some(rule) = rules::lookup(&name) {
             let expected = rule.float_args - 1 + usize::from(rule.int_arg);
             if m.args.len() != expected {
-                self.errors.push(
-                    m.span(),
-                    format!("`.{name}()` takes {expected} argument(s)"),
-                );
+                self.errors
+                    .at(&m, format!("`.{name}()` takes {expected} argument(s)"));
                 return ExprKind::Lit(syn::parse_quote!(0.0));
             }
             let mut args = vec![self.lower_expr(&m.receiver, out)];
@@ -987,8 +985,8 @@ impl Lowering<'_> {
             return self.lower_reduction(m, name == "sum", out);
         }
         if let Some(hint) = rules::unsupported_hint(&name) {
-            self.errors.push(
-                m.method.span(),
+            self.errors.at(
+                &m.method,
                 format!("`.{name}()` has no derivative rule: {hint}"),
             );
         }
@@ -998,8 +996,8 @@ impl Lowering<'_> {
 
     fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Block) -> ExprKind {
         let syn::Expr::Path(p) = &*c.func else {
-            self.errors.push(
-                c.func.span(),
+            self.errors.at(
+                &c.func,
                 "only calls of named functions are supported in a `#[differentiate]` function \
                  (no closures or function values)",
             );
@@ -1016,8 +1014,8 @@ impl Lowering<'_> {
             if let Some(rule) = rules::lookup(&segs[1]) {
                 let expected = rule.float_args + usize::from(rule.int_arg);
                 if c.args.len() != expected {
-                    self.errors.push(
-                        c.span(),
+                    self.errors.at(
+                        &c,
                         format!("`f64::{}` takes {expected} argument(s)", segs[1]),
                     );
                     return ExprKind::Lit(syn::parse_quote!(0.0));
@@ -1042,8 +1040,8 @@ impl Lowering<'_> {
                 return ExprKind::Cast(Box::new(inner), syn::parse_quote!(f64));
             }
             if let Some(hint) = rules::unsupported_hint(&segs[1]) {
-                self.errors.push(
-                    c.func.span(),
+                self.errors.at(
+                    &c.func,
                     format!("`f64::{}` has no derivative rule: {hint}", segs[1]),
                 );
                 return ExprKind::Lit(syn::parse_quote!(0.0));
@@ -1097,8 +1095,8 @@ impl Lowering<'_> {
                 match &inner.args[0] {
                     syn::Expr::Closure(c) if c.inputs.len() == 1 => (&*inner.receiver, Some(c)),
                     other => {
-                        self.errors.push(
-                            other.span(),
+                        self.errors.at(
+                            &other,
                             "`.map()` before `.sum()` takes a closure of one argument: \
                              `.map(|x| ...)`",
                         );
@@ -1123,6 +1121,7 @@ impl Lowering<'_> {
             init: Some(Expr {
                 kind: ExprKind::Lit(init),
                 span: m.span(),
+                end: m.span(),
             }),
         });
         let op = if sum { BinOp::Add } else { BinOp::Mul };
@@ -1184,8 +1183,8 @@ impl Lowering<'_> {
                         match self.local_of(other) {
                             Some(v) if !enumerate => arrays.push(v),
                             _ => {
-                                self.errors.push(
-                                    m.args[0].span(),
+                                self.errors.at(
+                                    &m.args[0],
                                     "`.zip()` takes another array of the function \
                                      (`xs.iter().zip(ys.iter())`) before any `.enumerate()`",
                                 );
@@ -1199,8 +1198,8 @@ impl Lowering<'_> {
         }
         // Integers: a range, possibly reversed or stepped.
         if !range_based(e) {
-            self.errors.push(
-                e.span(),
+            self.errors.at(
+                &e,
                 "a `#[differentiate]` loop walks an integer range (`0..n`, `(0..=n).rev()`, \
                  `(0..n).step_by(k)`) or the function's arrays (`xs`, `xs.iter()`, \
                  `.enumerate()`, `.zip(ys)`)",
@@ -1212,6 +1211,7 @@ impl Lowering<'_> {
             ExprKind::Opaque { tokens, refs } => Expr {
                 kind: ExprKind::Opaque { tokens, refs },
                 span: e.span(),
+                end: last_span(e),
             },
             _ => unreachable!("opaque() returns an opaque expression"),
         };
@@ -1260,8 +1260,8 @@ impl Lowering<'_> {
                         v
                     }
                     other => {
-                        self.errors.push(
-                            other.span(),
+                        self.errors.at(
+                            &other,
                             "the variable of a loop over a range is a plain name",
                         );
                         return None;
@@ -1275,8 +1275,8 @@ impl Lowering<'_> {
                     match pat {
                         Pat::Tuple(t) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
                         other => {
-                            self.errors.push(
-                                other.span(),
+                            self.errors.at(
+                                &other,
                                 "`.enumerate()` yields `(index, element)` pairs: write the \
                                  pattern as `(i, x)` or `(i, &x)`",
                             );
@@ -1296,7 +1296,7 @@ impl Lowering<'_> {
                     }
                     Some(other) => {
                         self.errors
-                            .push(other.span(), "the index of `.enumerate()` is a plain name");
+                            .at(&other, "the index of `.enumerate()` is a plain name");
                         return None;
                     }
                 };
@@ -1306,8 +1306,8 @@ impl Lowering<'_> {
                     match strip_pat_type(elems_pat) {
                         Pat::Tuple(t) if t.elems.len() == arrays.len() => t.elems.iter().collect(),
                         other => {
-                            self.errors.push(
-                                other.span(),
+                            self.errors.at(
+                                &other,
                                 format!(
                                     "`.zip()` yields tuples of {} elements: write the pattern \
                                      as `(a, b)` or `(&a, &b)`",
@@ -1327,8 +1327,8 @@ impl Lowering<'_> {
                         Pat::Ident(pi) if pi.subpat.is_none() => pi.ident.clone(),
                         Pat::Wild(_) => continue,
                         other => {
-                            self.errors.push(
-                                other.span(),
+                            self.errors.at(
+                                &other,
                                 "bind each element of an array to a plain name (`x` or `&x`)",
                             );
                             return None;
@@ -1340,9 +1340,11 @@ impl Lowering<'_> {
                             index: vec![Expr {
                                 kind: ExprKind::Var(index),
                                 span: ident.span(),
+                                end: ident.span(),
                             }],
                         },
                         span: ident.span(),
+                        end: ident.span(),
                     };
                     let var = self.declare(&ident, Ty::Unknown, None, false, VarKind::Local);
                     body.push(Stmt::Let {
@@ -1360,9 +1362,14 @@ impl Lowering<'_> {
         let mut renamer = Renamer {
             cx: self,
             refs: Vec::new(),
+            silenced: false,
         };
         renamer.visit_expr_mut(&mut e);
-        let refs = renamer.refs;
+        let refs = if renamer.silenced {
+            Vec::new()
+        } else {
+            renamer.refs
+        };
         ExprKind::Opaque {
             tokens: e.to_token_stream(),
             refs,
@@ -1402,14 +1409,15 @@ impl Lowering<'_> {
 
     fn unsupported(&mut self, expr: &syn::Expr) {
         let (what, instead) = describe_unsupported(expr);
-        self.errors.push(
-            expr.span(),
+        self.errors.at(
+            &expr,
             format!("{what} is not supported in a `#[differentiate]` function: {instead}"),
         );
     }
 
     fn error_expr(&self, span: Span) -> Expr {
         Expr {
+            end: span,
             kind: ExprKind::Lit(syn::parse_quote!(0.0)),
             span,
         }
@@ -1420,10 +1428,20 @@ impl Lowering<'_> {
 struct Renamer<'a, 'e> {
     cx: &'a mut Lowering<'e>,
     refs: Vec<VarId>,
+    /// An error was reported inside: `refs` are not checked again.
+    silenced: bool,
 }
 
 impl VisitMut for Renamer<'_, '_> {
     fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {
+        if let Some(hint) = rules::unsupported_hint(&m.method.to_string()) {
+            self.cx.errors.at(
+                &m.method,
+                format!("`.{}()` has no derivative rule: {hint}", m.method),
+            );
+            // Reported: the expression's variables need no second error.
+            self.silenced = true;
+        }
         // The length of an array carries no derivative.
         if matches!(m.method.to_string().as_str(), "len" | "is_empty") && m.args.is_empty() {
             let refs = self.refs.len();
@@ -1446,8 +1464,8 @@ impl VisitMut for Renamer<'_, '_> {
         }
     }
     fn visit_expr_closure_mut(&mut self, c: &mut syn::ExprClosure) {
-        self.cx.errors.push(
-            c.span(),
+        self.cx.errors.at(
+            &c,
             "closures are not supported in a `#[differentiate]` function: write a loop or a \
              separate `#[differentiate]` function",
         );
@@ -1668,4 +1686,37 @@ fn parse_vec_repeat(input: syn::parse::ParseStream) -> syn::Result<(syn::Expr, s
     input.parse::<syn::Token![;]>()?;
     let len: syn::Expr = input.parse()?;
     Ok((elem, len))
+}
+
+/// The span of the last token of `node`.
+fn last_span(node: &dyn ToTokens) -> Span {
+    node.to_token_stream()
+        .into_iter()
+        .last()
+        .map_or_else(Span::call_site, |t| t.span())
+}
+
+/// Code as a person writes it: `&mut f64`, not `& mut f64`.
+pub fn show(node: &dyn ToTokens) -> String {
+    let mut s = node.to_token_stream().to_string();
+    for (from, to) in [
+        ("& ", "&"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" ;", ";"),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" [", "["),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" . ", "."),
+        (" :: ", "::"),
+        ("* ", "*"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
 }

@@ -294,7 +294,9 @@ pub enum UnOp {
 #[derive(Clone)]
 pub struct Expr {
     pub kind: ExprKind,
+    /// The first and last token of the expression as written (errors underline the range).
     pub span: Span,
+    pub end: Span,
 }
 
 #[derive(Clone)]

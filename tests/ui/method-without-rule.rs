@@ -2,8 +2,7 @@ use autodiff::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    let (s, c) = x.sin_cos();
-    s * c
+    x.sin_cos().0 * 2.0
 }
 
 fn main() {}
