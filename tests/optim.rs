@@ -966,10 +966,13 @@ impl Optimizer for LogSgd {
         1
     }
 
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], _t: u64) -> T {
-        let v = h[1] * state[0] + g;
-        state[0] = v;
-        x - h[0] * v
+    fn update<T: Real>(&self, h: &[T], _t: u64) -> impl Fn(T, T, &mut [T]) -> T {
+        let (alpha, mu) = (h[0], h[1]);
+        move |x, g, state| {
+            let v = mu * state[0] + g;
+            state[0] = v;
+            x - alpha * v
+        }
     }
 }
 

@@ -49,9 +49,13 @@ impl Optimizer for AdaGrad {
         state[0] = 0.1;
     }
 
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], _t: u64) -> T {
-        let big_g = state[0] + g * g;
-        state[0] = big_g;
-        x - h[0] * g / (big_g + T::from_f64(1e-10)).sqrt()
+    fn update<T: Real>(&self, h: &[T], _t: u64) -> impl Fn(T, T, &mut [T]) -> T {
+        let alpha = h[0];
+        let eps = T::from_f64(1e-10);
+        move |x, g, state| {
+            let big_g = state[0] + g * g;
+            state[0] = big_g;
+            x - alpha * g / (big_g + eps).sqrt()
+        }
     }
 }

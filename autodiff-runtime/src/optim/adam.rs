@@ -8,18 +8,23 @@ use crate::Real;
 pub const ADAM_EPS: f64 = 1e-8;
 
 /// Adam's rule, shared by [`Adam`] and [`AdamBaydin`]: `m = β1·m_prev + (1 − β1)·g`,
-/// `v = β2·v_prev + (1 − β2)·g²`, `m̂ = m/(1 − β1^t)`, `v̂ = v/(1 − β2^t)`, `x' = x − α·m̂/(sqrt(v̂) + ε)`.
-#[allow(clippy::too_many_arguments)]
-fn adam_rule<T: Real>(alpha: T, beta1: T, beta2: T, x: T, g: T, m: &mut T, v: &mut T, t: u64) -> T {
+/// `v = β2·v_prev + (1 − β2)·g²`, `m̂ = m/(1 − β1^t)`, `v̂ = v/(1 − β2^t)`, `x' = x − α·m̂/(sqrt(v̂) + ε)`;
+/// state `[m, v]`. The bias corrections are computed once per step.
+fn adam_rule<T: Real>(alpha: T, beta1: T, beta2: T, t: u64) -> impl Fn(T, T, &mut [T]) -> T {
     let one = T::one();
-    let m_new = beta1 * *m + (one - beta1) * g;
-    let v_new = beta2 * *v + (one - beta2) * g * g;
-    *m = m_new;
-    *v = v_new;
     let t = T::from_f64(t as f64);
-    let m_hat = m_new / (one - beta1.powf(t));
-    let v_hat = v_new / (one - beta2.powf(t));
-    x - alpha * (m_hat / (v_hat.sqrt() + T::from_f64(ADAM_EPS)))
+    let (one_minus_beta1, one_minus_beta2) = (one - beta1, one - beta2);
+    let (correction1, correction2) = (one - beta1.powf(t), one - beta2.powf(t));
+    let eps = T::from_f64(ADAM_EPS);
+    move |x, g, state| {
+        let m = beta1 * state[0] + one_minus_beta1 * g;
+        let v = beta2 * state[1] + one_minus_beta2 * g * g;
+        state[0] = m;
+        state[1] = v;
+        let m_hat = m / correction1;
+        let v_hat = v / correction2;
+        x - alpha * (m_hat / (v_hat.sqrt() + eps))
+    }
 }
 
 /// Adam with tuned step size and moment decays.
@@ -90,9 +95,8 @@ impl Optimizer for Adam {
         state[1] = ADAM_EPS;
     }
 
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], t: u64) -> T {
-        let (m, v) = state.split_at_mut(1);
-        adam_rule(h[0], h[1], h[2], x, g, &mut m[0], &mut v[0], t)
+    fn update<T: Real>(&self, h: &[T], t: u64) -> impl Fn(T, T, &mut [T]) -> T {
+        adam_rule(h[0], h[1], h[2], t)
     }
 }
 
@@ -148,9 +152,7 @@ impl Optimizer for AdamBaydin {
         state[1] = ADAM_EPS;
     }
 
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], t: u64) -> T {
-        let (m, v) = state.split_at_mut(1);
-        let (b1, b2) = (T::from_f64(self.beta1), T::from_f64(self.beta2));
-        adam_rule(h[0], b1, b2, x, g, &mut m[0], &mut v[0], t)
+    fn update<T: Real>(&self, h: &[T], t: u64) -> impl Fn(T, T, &mut [T]) -> T {
+        adam_rule(h[0], T::from_f64(self.beta1), T::from_f64(self.beta2), t)
     }
 }

@@ -164,23 +164,32 @@ impl<O: Optimizer> Level for RuleLevel<O> {
         self.opt.effective(&self.seeded, &mut self.eff);
         self.scratch.clear();
         self.scratch.resize(s, DualOf::<O>::zero());
-        for i in 0..self.len {
-            let state = &mut self.state[i * s..(i + 1) * s];
-            for (d, &v) in self.scratch.iter_mut().zip(state.iter()) {
+        let RuleLevel {
+            opt,
+            len,
+            state,
+            jac,
+            t,
+            eff,
+            scratch,
+            ..
+        } = self;
+        let rule = opt.update(eff, *t);
+        for i in 0..*len {
+            let state = &mut state[i * s..(i + 1) * s];
+            for (d, &v) in scratch.iter_mut().zip(state.iter()) {
                 *d = DualOf::<O>::from_f64(v);
             }
-            let y = self.opt.update(
-                &self.eff,
+            let y = rule(
                 DualOf::<O>::from_f64(x[i]),
                 DualOf::<O>::from_f64(g[i]),
-                &mut self.scratch,
-                self.t,
+                scratch,
             );
             x[i] = y.primal();
-            for (v, d) in state.iter_mut().zip(&self.scratch) {
+            for (v, d) in state.iter_mut().zip(scratch.iter()) {
                 *v = d.primal();
             }
-            O::Raw::tangent(&y, &mut self.jac[i * k..(i + 1) * k]);
+            O::Raw::tangent(&y, &mut jac[i * k..(i + 1) * k]);
         }
     }
 
@@ -284,18 +293,13 @@ impl Level for PerParamLevel {
 
     fn update(&mut self, x: &mut [f64], g: &[f64]) {
         // SGD's rule, written once in `Sgd::update`; only the step size (h[0]) is passed, as momentum is off.
-        let rule = Sgd::new(0.0);
+        let sgd = Sgd::new(0.0);
         self.t += 1;
         for (&alpha, range) in self.raw.iter().zip(&self.ranges) {
             let h = [Dual::<f64, 1>::variable(alpha, 0)];
+            let rule = sgd.update(&h, self.t);
             for i in range.clone() {
-                let y = rule.update(
-                    &h,
-                    Dual::from_f64(x[i]),
-                    Dual::from_f64(g[i]),
-                    &mut [],
-                    self.t,
-                );
+                let y = rule(Dual::from_f64(x[i]), Dual::from_f64(g[i]), &mut []);
                 x[i] = y.primal();
                 self.jac[i] = y.eps[0];
             }

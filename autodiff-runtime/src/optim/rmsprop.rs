@@ -5,11 +5,15 @@ use super::{squash, unsquash};
 use crate::Real;
 
 /// RMSProp's rule, shared by [`RMSProp`] and [`RMSPropAlpha`]:
-/// `s = γ·s_prev + (1 − γ)·g²`, `x' = x − α·g / sqrt(s + 1e-8)`.
-fn rmsprop_rule<T: Real>(alpha: T, gamma: T, x: T, g: T, s: &mut T) -> T {
-    let s_new = gamma * *s + (T::one() - gamma) * (g * g);
-    *s = s_new;
-    x - alpha * g / (s_new + T::from_f64(1e-8)).sqrt()
+/// `s = γ·s_prev + (1 − γ)·g²`, `x' = x − α·g / sqrt(s + 1e-8)`; state `[s]`.
+fn rmsprop_rule<T: Real>(alpha: T, gamma: T) -> impl Fn(T, T, &mut [T]) -> T {
+    let one_minus_gamma = T::one() - gamma;
+    let eps = T::from_f64(1e-8);
+    move |x, g, state| {
+        let s = gamma * state[0] + one_minus_gamma * (g * g);
+        state[0] = s;
+        x - alpha * g / (s + eps).sqrt()
+    }
 }
 
 /// RMSProp with tuned step size and decay.
@@ -70,8 +74,8 @@ impl Optimizer for RMSProp {
         1
     }
 
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], _t: u64) -> T {
-        rmsprop_rule(h[0], h[1], x, g, &mut state[0])
+    fn update<T: Real>(&self, h: &[T], _t: u64) -> impl Fn(T, T, &mut [T]) -> T {
+        rmsprop_rule(h[0], h[1])
     }
 }
 
@@ -121,7 +125,7 @@ impl Optimizer for RMSPropAlpha {
         1
     }
 
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], _t: u64) -> T {
-        rmsprop_rule(h[0], T::from_f64(self.gamma), x, g, &mut state[0])
+    fn update<T: Real>(&self, h: &[T], _t: u64) -> impl Fn(T, T, &mut [T]) -> T {
+        rmsprop_rule(h[0], T::from_f64(self.gamma))
     }
 }

@@ -11,6 +11,10 @@ use crate::{Dual, Real};
 /// hyperparameters and so obtains `∂x'/∂θ` — the hypergradients — by automatic differentiation of the rule
 /// as written. Nothing is derived by hand.
 ///
+/// The rule comes in two stages: [`update`](Optimizer::update) receives this step's effective
+/// hyperparameters and step count and returns the per-element update `(x, g, state) ↦ x'`. Whatever does
+/// not depend on the element (Adam's bias corrections `1 − β^t`) is computed once, in the first stage.
+///
 /// Three kinds of value reach the rule:
 /// - the *raw* hyperparameters `θ` ([`Raw`](Optimizer::Raw), `[f64; K]`), what the level above updates by
 ///   gradient descent;
@@ -33,8 +37,9 @@ use crate::{Dual, Real};
 ///     fn names(&self) -> &'static [&'static str] { &["alpha"] }
 ///     fn raw(&self) -> [f64; 1] { [self.log_alpha] }
 ///     fn effective<T: Real>(&self, raw: &[T], eff: &mut [T]) { eff[0] = raw[0].exp(); }
-///     fn update<T: Real>(&self, h: &[T], x: T, g: T, _state: &mut [T], _t: u64) -> T {
-///         x - h[0] * g
+///     fn update<T: Real>(&self, h: &[T], _t: u64) -> impl Fn(T, T, &mut [T]) -> T {
+///         let alpha = h[0];
+///         move |x, g, _state| x - alpha * g
 ///     }
 /// }
 ///
@@ -80,12 +85,13 @@ pub trait Optimizer: Clone + fmt::Debug + Send + Sync + 'static {
         state.fill(0.0);
     }
 
-    /// The update rule for one element: returns the new value of `x` and overwrites `state` (which holds the
-    /// previous state on entry, as constants) with the new state.
+    /// The update rule of this step: given the effective hyperparameters `h` and this optimizer's own step
+    /// count `t` (from 1), returns the update of one element, `(x, g, state) ↦ x'`, which also overwrites
+    /// `state` (holding the previous state on entry, as constants) with the new state.
     ///
-    /// `h` are the effective hyperparameters, `g` the gradient of `x`, `t` this optimizer's own step count
-    /// starting at 1. Write it once, generically: the driver calls it with `T = Dual<f64, K>`.
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], t: u64) -> T;
+    /// `x` and `g` (the gradient of `x`) are constants. Write it once, generically: the driver calls it with
+    /// `T = Dual<f64, K>` seeded on the raw hyperparameters.
+    fn update<T: Real>(&self, h: &[T], t: u64) -> impl Fn(T, T, &mut [T]) -> T;
 }
 
 mod sealed {

@@ -82,14 +82,18 @@ impl Optimizer for Sgd {
     }
 
     /// Uses `h[0] = α`, and `h[1] = μ` only with momentum (so it may be called with `h = [α]` without).
-    fn update<T: Real>(&self, h: &[T], x: T, g: T, state: &mut [T], t: u64) -> T {
+    fn update<T: Real>(&self, h: &[T], t: u64) -> impl Fn(T, T, &mut [T]) -> T {
         let alpha = h[0];
-        if self.momentum {
-            let b = if t == 1 { g } else { state[0] * h[1] + g };
-            state[0] = b;
-            x - b * alpha
-        } else {
-            x - g * alpha
+        let mu = if self.momentum { h[1] } else { T::zero() };
+        let momentum = self.momentum;
+        move |x, g, state| {
+            if momentum {
+                let b = if t == 1 { g } else { state[0] * mu + g };
+                state[0] = b;
+                x - b * alpha
+            } else {
+                x - g * alpha
+            }
         }
     }
 }
