@@ -4,6 +4,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use num_traits::Zero;
+
 use super::rule::{Optimizer, RawArray};
 use super::sgd::Sgd;
 use crate::{Dual, Real};
