@@ -6,7 +6,7 @@
 //! does: `Adam::default() / Sgd::new(1e-4) / Sgd::new(1e-4)`.
 //!
 //! The hypergradients are obtained by automatic differentiation of each optimizer's update rule: every rule
-//! is written once, generically over [`Real`](crate::Real) ([`Optimizer::update`]), and the driver evaluates
+//! is written once, generically over [`Real`] ([`Optimizer::update`]), and the driver evaluates
 //! it with [`Dual<f64, K>`](crate::Dual) seeded on the level's `K` raw hyperparameters. A new optimizer is
 //! one implementation of [`Optimizer`] and stacks like the built-in ones.
 //!
