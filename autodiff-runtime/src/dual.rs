@@ -24,9 +24,20 @@ use crate::{rules, Real};
 /// [`hessian`](crate::forward::hessian)).
 ///
 /// Comparisons (`==`, `<`, and the branch decisions of `max`, `min`, `clamp`, `abs`) look at the
-/// primal value `re` only, so generic code takes the same branches as it would on floats. The
-/// tangents follow IEEE arithmetic: an infinite partial derivative (such as `sqrt` at 0) times a
-/// zero tangent gives NaN in that slot.
+/// primal value `re` only, so generic code takes the same branches as it would on floats.
+///
+/// Tangents follow IEEE arithmetic with one exception: a tangent slot that is zero stays zero
+/// even when the partial derivative is infinite or NaN (such as `sqrt` at 0). The slots of other
+/// inputs then keep their exact values instead of turning into `0 · ∞ = NaN`:
+///
+/// ```
+/// use autodiff_runtime::Dual;
+///
+/// // ∇(√x + y) at (0, 1) = (+∞, 1)
+/// let [x, y] = Dual::seed([0.0_f64, 1.0]);
+/// let f = x.sqrt() + y;
+/// assert_eq!(f.eps, [f64::INFINITY, 1.0]);
+/// ```
 ///
 /// ```
 /// use autodiff_runtime::{Dual, Real};
@@ -130,19 +141,35 @@ impl<T: Real, const N: usize> Dual<T, N> {
     /// Applies a unary rule: value `v`, derivative `d` with respect to `self.re`.
     #[inline]
     fn chain(self, v: T, d: T) -> Self {
-        Dual {
-            re: v,
-            eps: self.eps.map(|e| e * d),
-        }
+        let eps = if d.is_finite() {
+            self.eps.map(|e| e * d)
+        } else {
+            self.eps.map(|e| times(e, d))
+        };
+        Dual { re: v, eps }
     }
 
     /// Applies a binary rule: value `v`, partials `da`, `db` with respect to `a.re`, `b.re`.
     #[inline]
     fn chain2(a: Self, b: Self, v: T, da: T, db: T) -> Self {
-        Dual {
-            re: v,
-            eps: core::array::from_fn(|i| a.eps[i] * da + b.eps[i] * db),
-        }
+        let eps = if da.is_finite() && db.is_finite() {
+            core::array::from_fn(|i| a.eps[i] * da + b.eps[i] * db)
+        } else {
+            core::array::from_fn(|i| times(a.eps[i], da) + times(b.eps[i], db))
+        };
+        Dual { re: v, eps }
+    }
+}
+
+/// A tangent times a partial derivative that may be infinite or NaN: a zero tangent stays zero
+/// (it means "this input does not reach here"), so `∞ · 0` does not turn into NaN. (For nested
+/// duals the test looks at the tangent's primal part, like every comparison.)
+#[inline]
+fn times<T: Real>(e: T, d: T) -> T {
+    if e == T::zero() {
+        T::zero()
+    } else {
+        e * d
     }
 }
 
@@ -256,7 +283,9 @@ impl<T: Real, const N: usize> Dual<T, N> {
         let (v, dx, da, db) = rules::mul_add(self.re, a.re, b.re);
         Dual {
             re: v,
-            eps: core::array::from_fn(|i| self.eps[i] * dx + a.eps[i] * da + b.eps[i] * db),
+            eps: core::array::from_fn(|i| {
+                times(self.eps[i], dx) + times(a.eps[i], da) + times(b.eps[i], db)
+            }),
         }
     }
 
@@ -383,10 +412,7 @@ impl<T: Real, const N: usize> Mul<T> for Dual<T, N> {
     type Output = Self;
     #[inline]
     fn mul(self, rhs: T) -> Self {
-        Dual {
-            re: self.re * rhs,
-            eps: self.eps.map(|e| e * rhs),
-        }
+        self.chain(self.re * rhs, rhs)
     }
 }
 
@@ -395,10 +421,8 @@ impl<T: Real, const N: usize> Div<T> for Dual<T, N> {
     type Output = Self;
     #[inline]
     fn div(self, rhs: T) -> Self {
-        Dual {
-            re: self.re / rhs,
-            eps: self.eps.map(|e| e / rhs),
-        }
+        let (v, da, _) = rules::div(self.re, rhs);
+        self.chain(v, da)
     }
 }
 
@@ -438,10 +462,7 @@ mod lhs {
 
     #[inline]
     pub(super) fn mul<T: Real, const N: usize>(c: T, b: Dual<T, N>) -> Dual<T, N> {
-        Dual {
-            re: c * b.re,
-            eps: b.eps.map(|e| c * e),
-        }
+        b.chain(c * b.re, c)
     }
 
     // Quotient rule with a constant numerator: (c / b)' = -c b'/b².
