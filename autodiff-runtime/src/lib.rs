@@ -22,6 +22,7 @@
 
 mod dual;
 pub mod forward;
+pub mod optim;
 mod real;
 pub mod rules;
 
