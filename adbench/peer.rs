@@ -116,11 +116,12 @@ fn gmm_objective_generic<D: DualNum<Primitive = f64> + Copy>(
     let sum_q: Vec<D> = (0..k)
         .map(|c| icf[c * icf_len..c * icf_len + d].iter().copied().sum())
         .collect();
-    let (mut qx, mut main, mut data_term) = (vec![zero; d], vec![zero; k], zero);
+    let (mut v, mut qx, mut main, mut data_term) =
+        (vec![zero; d], vec![zero; d], vec![zero; k], zero);
     for xi in inp.x.chunks_exact(d) {
         for c in 0..k {
-            let v: Vec<D> = (0..d).map(|j| -means[c * d + j] + xi[j]).collect();
             for j in 0..d {
+                v[j] = -means[c * d + j] + xi[j];
                 qx[j] = q_diag[c * d + j] * v[j];
             }
             let mut li = c * icf_len + d;
@@ -150,30 +151,17 @@ fn gmm_objective_generic<D: DualNum<Primitive = f64> + Copy>(
         - k as f64 * wishart_constant(d, inp.gamma, inp.m)
 }
 
-/// Value and full gradient of the GMM objective with num-dual, `W` forward directions per pass
-/// (`⌈(k + k·d + k·d(d+1)/2) / W⌉` passes).
+/// Value and full gradient of the GMM objective with num-dual: [`gmm_gradient_pass_num_dual`] for each
+/// block of `W` inputs, `⌈(k + k·d + k·d(d+1)/2) / W⌉` passes.
 pub fn gmm_gradient_num_dual<const W: usize>(inp: &GmmInput) -> (f64, GmmGradient) {
-    let parts = [&inp.alphas, &inp.means, &inp.icf];
-    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let total = inp.alphas.len() + inp.means.len() + inp.icf.len();
     let mut grad = vec![0.0; total];
     let mut value = 0.0;
     for start in (0..total).step_by(W) {
-        let mut offset = 0;
-        let [a, mu, icf] = parts.map(|part| {
-            let seeded: Vec<DualSVec64<W>> = (offset..offset + part.len())
-                .zip(part.iter())
-                .map(|(g, &v)| match g.checked_sub(start) {
-                    Some(slot) if slot < W => DualSVec64::from_re(v).derivative(slot),
-                    _ => DualSVec64::from_re(v),
-                })
-                .collect();
-            offset += part.len();
-            seeded
-        });
-        let f = gmm_objective_generic(&a, &mu, &icf, inp);
-        value = f.re;
+        let (f, partials) = gmm_gradient_pass_num_dual::<W>(inp, start);
+        value = f;
         let end = total.min(start + W);
-        grad[start..end].copy_from_slice(&tangents(&f)[..end - start]);
+        grad[start..end].copy_from_slice(&partials[..end - start]);
     }
     let icf_grad = grad.split_off(inp.k + inp.means.len());
     let means_grad = grad.split_off(inp.k);
@@ -183,6 +171,30 @@ pub fn gmm_gradient_num_dual<const W: usize>(inp: &GmmInput) -> (f64, GmmGradien
         icf: icf_grad,
     };
     (value, gradient)
+}
+
+/// Number of `W`-wide passes [`gmm_gradient_num_dual`] makes for this input.
+pub fn gmm_num_dual_passes<const W: usize>(inp: &GmmInput) -> usize {
+    (inp.alphas.len() + inp.means.len() + inp.icf.len()).div_ceil(W)
+}
+
+/// One num-dual pass: the value and the partial derivatives in inputs `start .. start + W` (α, μ, icf
+/// concatenated; slots past the end are 0).
+pub fn gmm_gradient_pass_num_dual<const W: usize>(inp: &GmmInput, start: usize) -> (f64, [f64; W]) {
+    let mut offset = 0;
+    let [a, mu, icf] = [&inp.alphas, &inp.means, &inp.icf].map(|part| {
+        let seeded: Vec<DualSVec64<W>> = (offset..offset + part.len())
+            .zip(part.iter())
+            .map(|(g, &v)| match g.checked_sub(start) {
+                Some(slot) if slot < W => DualSVec64::from_re(v).derivative(slot),
+                _ => DualSVec64::from_re(v),
+            })
+            .collect();
+        offset += part.len();
+        seeded
+    });
+    let f = gmm_objective_generic(&a, &mu, &icf, inp);
+    (f.re, tangents(&f))
 }
 
 /// Value and one directional derivative `∇f · dir` of the GMM objective with a scalar num-dual `Dual64`:

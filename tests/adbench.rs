@@ -401,8 +401,8 @@ fn gmm_hand_gradient_with_other_prior_matches_central_differences() {
 
 #[test]
 fn gmm_num_dual_peer_matches_hand_gradient() {
-    // d2 K5: full gradient in 16-wide passes (2 passes, the second partial); d10 K25: one directional
-    // derivative along all-ones, ∇f·1. Two independent derivative codes: 1e-10 relative to the larger of
+    // d2 K5: full gradient in 16-wide passes (2 passes, the second partial); d10 K25: the first and the
+    // last (partial) 16-wide pass, and one directional derivative along all-ones, ∇f·1. Two independent derivative codes: 1e-10 relative to the larger of
     // 1 and |g| (the directional derivative sums 1,650 terms).
     let small = gmm_input("gmm_1k_d2_K5.txt");
     let (f_h, g_h) = hand_gradient(&small);
@@ -415,6 +415,14 @@ fn gmm_num_dual_peer_matches_hand_gradient() {
     let g_h = flat(&hand_gradient(&big).1);
     let ones = vec![1.0; g_h.len()];
     let (_, dir) = peer::gmm_directional_num_dual(&big, &ones);
+    let (_, first16) = peer::gmm_gradient_pass_num_dual::<16>(&big, 0);
+    let (_, last16) = peer::gmm_gradient_pass_num_dual::<16>(&big, 1648); // 2 inputs, 14 empty slots
+    for j in 0..16 {
+        assert_close(first16[j], g_h[j], 1e-10, &format!("d10 K25 entry {j}"));
+    }
+    assert_close(last16[0], g_h[1648], 1e-10, "d10 K25 entry 1648");
+    assert_close(last16[1], g_h[1649], 1e-10, "d10 K25 entry 1649");
+    assert_eq!(&last16[2..], &[0.0; 14]);
     assert_close(dir, g_h.iter().sum(), 1e-10, "∇f·1");
 }
 
