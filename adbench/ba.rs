@@ -8,6 +8,9 @@
 //! To differentiate with the macro: put `#[autodiff::differentiate]` on [`ba_residual`] and
 //! [`ba_weight_residual`] and mark `feat_x`, `feat_y` `#[constant]` (they are data), which generates
 //! `ba_residual_jacobian(..) -> [[f64; 15]; 2]` and `ba_weight_residual_grad(w) -> (f64, [f64; 1])`.
+// The 15 differentiated inputs are separate scalars by design; module-wide so that it also covers the
+// functions #[differentiate] generates from ba_residual.
+#![allow(clippy::too_many_arguments)]
 
 /// Reprojection residual `w · (proj − feat)` of one observation (ADBench's `computeReprojError`).
 ///
@@ -15,7 +18,6 @@
 /// distortion `k1, k2`; point `x`; weight `w`; observed feature `(feat_x, feat_y)` (data, not differentiated).
 /// The point is rotated by Rodrigues' formula when `θ² = ‖r‖² ≠ 0` and by its first-order form
 /// `Xo + r × Xo` when `θ² = 0`.
-#[allow(clippy::too_many_arguments)] // the 15 differentiated inputs are separate scalars by design
 pub fn ba_residual(
     r0: f64,
     r1: f64,
@@ -93,7 +95,6 @@ pub fn ba_weight_residual_derivative(w: f64) -> (f64, f64) {
 /// `∂/∂r = (g·∂Xcam/∂θ) a + (h − (h·a) a)/θ`, `h = gᵀ ∂Xcam/∂a = −sin θ (g × Xo) + (1 − cos θ)((a·Xo) g + (g·a) Xo)`.
 /// When `θ² = 0` the rotation is `Xo + r × Xo`, whose transposed derivatives are `g + g × r` (point) and
 /// `Xo × g` (rotation).
-#[allow(clippy::too_many_arguments)] // mirrors ba_residual's signature
 pub fn ba_residual_jacobian_hand(
     r0: f64,
     r1: f64,
