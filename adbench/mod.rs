@@ -2,7 +2,7 @@
 //! a plain Rust function a user would write, a hand-written derivative, and the `num-dual` peer.
 //!
 //! Not a crate: tests, benches and examples include it with
-//! `#[path = "../adbench/mod.rs"] mod adbench;`. See `docs`/README "Benchmarks" for the figures.
+//! `#[path = "../adbench/mod.rs"] mod adbench;`. Figures and commands: the README's "Benchmarks" section.
 // Each including target uses a different subset of these items.
 #![allow(dead_code)]
 
