@@ -287,7 +287,8 @@ fn gmm_workload(
     let passes = peer::gmm_num_dual_passes::<16>(&inp);
     let mut derivatives = vec![
         (HAND_WRITTEN.into(), gmm_entry(&inp, hand)),
-        // MACRO SLOT (once the macro differentiates slice inputs), with #[differentiate] on gmm_objective:
+        // MACRO SLOT, with #[differentiate] on gmm_objective (#[constant] gamma) once the macro passes
+        // through calls of plain functions on constants (wishart_constant):
         // ("autodiff".into(), gmm_entry(&inp, |i: &GmmInput| gmm::gmm_objective_grad(&i.alphas, ..))),
     ];
     if full_peer {
