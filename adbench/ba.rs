@@ -12,12 +12,15 @@
 // functions #[differentiate] generates from ba_residual.
 #![allow(clippy::too_many_arguments)]
 
+use autodiff::differentiate;
+
 /// Reprojection residual `w · (proj − feat)` of one observation (ADBench's `computeReprojError`).
 ///
 /// Camera: angle-axis rotation `r`, centre `c`, focal length `f`, principal point `(u0, v0)`, radial
 /// distortion `k1, k2`; point `x`; weight `w`; observed feature `(feat_x, feat_y)` (data, not differentiated).
 /// The point is rotated by Rodrigues' formula when `θ² = ‖r‖² ≠ 0` and by its first-order form
 /// `Xo + r × Xo` when `θ² = 0`.
+#[differentiate]
 pub fn ba_residual(
     r0: f64,
     r1: f64,
@@ -34,8 +37,8 @@ pub fn ba_residual(
     x1: f64,
     x2: f64,
     w: f64,
-    feat_x: f64,
-    feat_y: f64,
+    #[constant] feat_x: f64,
+    #[constant] feat_y: f64,
 ) -> (f64, f64) {
     // Point relative to the camera centre.
     let xo0 = x0 - c0;
@@ -77,6 +80,7 @@ pub fn ba_residual(
 }
 
 /// Weight residual `1 − w²` (ADBench's `computeZachWeightError`).
+#[differentiate]
 pub fn ba_weight_residual(w: f64) -> f64 {
     1.0 - w * w
 }

@@ -9,6 +9,7 @@
 // as a user would; module-wide so that these also cover the functions #[differentiate] generates.
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 
+use autodiff::differentiate;
 use std::f64::consts::PI;
 
 /// Negative log-likelihood-like objective `f` of ADBench's GMM (its sign convention, see `docs/adbench.md`):
@@ -16,15 +17,16 @@ use std::f64::consts::PI;
 /// `f = −n·d/2·ln 2π + Σ_i logsumexp_c(α_c + Σ q_c − ½‖Q_c(x_i − μ_c)‖²) − n·logsumexp(α)
 ///      + Σ_c (½γ²(‖exp q_c‖² + ‖l_c‖²) − m·Σ q_c) − k·C`,
 /// with `Q_c = diag(exp q_c) + L_c` and `C` the Wishart normalising constant ([`wishart_constant`]).
+#[differentiate]
 pub fn gmm_objective(
     alphas: &[f64],
     means: &[f64],
     icf: &[f64],
-    x: &[f64],
+    #[constant] x: &[f64],
     d: usize,
     k: usize,
     n: usize,
-    gamma: f64,
+    #[constant] gamma: f64,
     m: i32,
 ) -> f64 {
     let icf_len = d * (d + 1) / 2;

@@ -1,6 +1,10 @@
 //! The two-dimensional Rosenbrock function, the smallest objective of the suite.
 
-/// `(1 − x)² + 100 (y − x²)²`, minimum 0 at `(1, 1)`.
+use autodiff::differentiate;
+
+/// `(1 − x)² + 100 (y − x²)²`, minimum 0 at `(1, 1)`. `#[differentiate]` generates
+/// `rosenbrock_grad` and the rest beside it.
+#[differentiate]
 pub fn rosenbrock(x: f64, y: f64) -> f64 {
     let a = 1.0 - x;
     let b = y - x * x;

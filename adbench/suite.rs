@@ -92,8 +92,10 @@ fn rosenbrock_workload() -> Workload {
                 "num-dual".into(),
                 rosenbrock_entry(&points, peer::rosenbrock_gradient_num_dual),
             ),
-            // MACRO SLOT (with #[differentiate] on rosenbrock):
-            // ("autodiff".into(), rosenbrock_entry(&points, rosenbrock::rosenbrock_grad)),
+            (
+                "autodiff".into(),
+                rosenbrock_entry(&points, rosenbrock::rosenbrock_grad),
+            ),
         ],
     }
 }
@@ -228,8 +230,10 @@ fn ba_workload() -> Workload {
                     ba::ba_weight_residual_derivative,
                 ),
             ),
-            // MACRO SLOT (with #[differentiate] on ba_residual and ba_weight_residual, see ba.rs):
-            // ("autodiff".into(), ba_entry(&inp, ba::ba_residual_jacobian, ba::ba_weight_residual_grad)),
+            (
+                "autodiff".into(),
+                ba_entry(&inp, ba::ba_residual_jacobian, ba::ba_weight_residual_grad),
+            ),
         ],
     }
 }
@@ -287,9 +291,21 @@ fn gmm_workload(
     let passes = peer::gmm_num_dual_passes::<16>(&inp);
     let mut derivatives = vec![
         (HAND_WRITTEN.into(), gmm_entry(&inp, hand)),
-        // MACRO SLOT, with #[differentiate] on gmm_objective (#[constant] gamma) once the macro passes
-        // through calls of plain functions on constants (wishart_constant):
-        // ("autodiff".into(), gmm_entry(&inp, |i: &GmmInput| gmm::gmm_objective_grad(&i.alphas, ..))),
+        ("autodiff".into(), {
+            // The generated gradient writes into buffers, allocated once here.
+            let buffers = std::cell::RefCell::new((
+                vec![0.0; inp.alphas.len()],
+                vec![0.0; inp.means.len()],
+                vec![0.0; inp.icf.len()],
+            ));
+            gmm_entry(&inp, move |i: &GmmInput| {
+                let mut b = buffers.borrow_mut();
+                let (da, dm, di) = &mut *b;
+                gmm::gmm_objective_grad(
+                    &i.alphas, da, &i.means, dm, &i.icf, di, &i.x, i.d, i.k, i.n, i.gamma, i.m,
+                )
+            })
+        }),
     ];
     if full_peer {
         derivatives.push((

@@ -67,13 +67,9 @@ impl Printer<'_> {
         !self.generic() || is_s_array(&self.vars[v])
     }
 
-    /// A call must go to the `_generic` sibling when it gets a derivative or any `S` argument.
+    /// A call goes to the `_generic` sibling when a derivative flows through it.
     fn call_is_generic(&self, args: &[Expr]) -> bool {
-        self.generic()
-            && args.iter().any(|a| {
-                is_active(a, self.vars)
-                    || type_of(a, self.vars) == Ty::Float && !is_constant_leaf(a)
-            })
+        self.generic() && args.iter().any(|a| is_active(a, self.vars))
     }
 
     /// Prints `e`. `float` says the context needs a float (an `S` in generic mode).
@@ -155,6 +151,23 @@ impl Printer<'_> {
                         self.expr(a, f)
                     });
                     quote_spanned!(span=> #callee(#(#args),*))
+                } else if self.generic() {
+                    // No derivative flows through this call: evaluate the original function
+                    // on the values (`Real::primal` of float arguments, which are `S` here).
+                    let args = args.iter().map(|a| {
+                        if type_of(a, self.vars) == Ty::Float && !is_constant_leaf(a) {
+                            let v = self.expr(a, true);
+                            quote!(::autodiff::Real::primal(#v))
+                        } else {
+                            self.expr(a, false)
+                        }
+                    });
+                    let call = quote_spanned!(span=> #path(#(#args),*));
+                    if lift {
+                        self.lift(call, span)
+                    } else {
+                        call
+                    }
                 } else {
                     let args = args.iter().map(|a| self.expr(a, false));
                     let call = quote_spanned!(span=> #path(#(#args),*));
