@@ -52,7 +52,7 @@ fn steps(c: &mut Criterion) {
                 let mut w = mlp.init(42);
                 b.iter(|| {
                     let loss = stack
-                        .step(&mut w, |w, g| mlp_loss_grad(w, &x, &y, HIDDEN, g))
+                        .step(&mut w, |w, g| mlp_loss_grad(w, g, &x, &y, HIDDEN))
                         .expect("benchmark run diverged");
                     black_box(loss)
                 });
@@ -63,7 +63,7 @@ fn steps(c: &mut Criterion) {
     group.bench_function("gradient only", |b| {
         let w = mlp.init(42);
         let mut g = vec![0.0; w.len()];
-        b.iter(|| black_box(mlp_loss_grad(&w, &x, &y, HIDDEN, &mut g)));
+        b.iter(|| black_box(mlp_loss_grad(&w, &mut g, &x, &y, HIDDEN)));
     });
     group.finish();
 }

@@ -44,7 +44,7 @@ fn main() {
         'training: for epoch in 0..EPOCHS {
             for batch in minibatches(digits.y_train.len(), BATCH, 1000 + epoch) {
                 let (x, y) = digits.batch(&batch);
-                if let Err(e) = stack.step(&mut w, |w, g| mlp_loss_grad(w, &x, &y, HIDDEN, g)) {
+                if let Err(e) = stack.step(&mut w, |w, g| mlp_loss_grad(w, g, &x, &y, HIDDEN)) {
                     outcome = Err(e);
                     break 'training;
                 }

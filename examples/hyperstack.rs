@@ -49,7 +49,7 @@ fn train(digits: &Digits, height: usize, alpha0: f64) -> Result<Trained, Error> 
     for epoch in 0..EPOCHS {
         for batch in minibatches(digits.y_train.len(), BATCH, 1000 + epoch) {
             let (x, y) = digits.batch(&batch);
-            stack.step(&mut w, |w, g| mlp_loss_grad(w, &x, &y, HIDDEN, g))?;
+            stack.step(&mut w, |w, g| mlp_loss_grad(w, g, &x, &y, HIDDEN))?;
         }
     }
     Ok(Trained {

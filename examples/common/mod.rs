@@ -1,10 +1,12 @@
 //! What the examples and the benchmark share: the digits data and a two-layer perceptron.
 //!
 //! The MLP is `64 → hidden (tanh) → 10 (softmax)`, trained on mean cross-entropy; all its weights live in one
-//! flat slice (layout in [`Mlp`]). [`mlp_loss`] is the loss as a user would write it, with loops; its
-//! gradient [`mlp_loss_grad`] is written by hand for now (checked against central differences in
-//! `tests/mlp.rs`).
+//! flat slice (layout in [`Mlp`]). [`mlp_loss`] is the loss as a user would write it, with loops, and
+//! `#[differentiate]` generates its gradient `mlp_loss_grad`; [`mlp_loss_grad_hand`] is the same
+//! gradient written by hand (both checked in `tests/mlp.rs`).
+#![allow(clippy::needless_range_loop)]
 
+use autodiff::differentiate;
 use std::path::Path;
 
 /// Number of pixels per image (8×8).
@@ -144,43 +146,55 @@ impl Mlp {
     }
 }
 
-/// Mean cross-entropy of the MLP with weights `w` on images `x` (n × 64) with labels `y`.
-// Written with index loops, as a user would write it (and as `#[differentiate]` will read it).
-#[allow(clippy::needless_range_loop)]
-pub fn mlp_loss(w: &[f64], x: &[f64], y: &[usize], hidden: usize) -> f64 {
+/// Mean cross-entropy of the MLP with weights `w` (layout in [`Mlp`]) on images `x` (n × 64) with
+/// labels `y`, written with index loops as a user would write it. `#[differentiate]` generates
+/// `mlp_loss_grad(w, dw, x, y, hidden)`, which the examples train with.
+#[differentiate]
+pub fn mlp_loss(w: &[f64], #[constant] x: &[f64], y: &[usize], hidden: usize) -> f64 {
     let n = y.len();
-    let w1 = &w[..hidden * PIXELS];
-    let b1 = &w[hidden * PIXELS..hidden * PIXELS + hidden];
-    let w2 = &w[hidden * PIXELS + hidden..hidden * PIXELS + hidden + CLASSES * hidden];
-    let b2 = &w[hidden * PIXELS + hidden + CLASSES * hidden..];
+    let o_b1 = hidden * PIXELS;
+    let o_w2 = o_b1 + hidden;
+    let o_b2 = o_w2 + CLASSES * hidden;
+    let mut h = vec![0.0; hidden];
+    let mut z = [0.0; CLASSES];
     let mut total = 0.0;
     for s in 0..n {
-        let xs = &x[s * PIXELS..(s + 1) * PIXELS];
-        let mut h = vec![0.0; hidden];
         for j in 0..hidden {
-            let mut a = b1[j];
+            let mut a = w[o_b1 + j];
             for i in 0..PIXELS {
-                a += w1[j * PIXELS + i] * xs[i];
+                a += w[j * PIXELS + i] * x[s * PIXELS + i];
             }
             h[j] = a.tanh();
         }
-        let mut z = [0.0; CLASSES];
+        let mut zmax = f64::NEG_INFINITY;
         for c in 0..CLASSES {
-            let mut a = b2[c];
+            let mut a = w[o_b2 + c];
             for j in 0..hidden {
-                a += w2[c * hidden + j] * h[j];
+                a += w[o_w2 + c * hidden + j] * h[j];
             }
             z[c] = a;
+            if a > zmax {
+                zmax = a;
+            }
         }
-        let zmax = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = z.iter().map(|v| (v - zmax).exp()).sum();
+        let mut sum = 0.0;
+        for c in 0..CLASSES {
+            sum += (z[c] - zmax).exp();
+        }
         total += zmax + sum.ln() - z[y[s]];
     }
     total / n as f64
 }
 
-/// [`mlp_loss`] and its gradient with respect to `w`, added into `grad` (backpropagation written by hand).
-pub fn mlp_loss_grad(w: &[f64], x: &[f64], y: &[usize], hidden: usize, grad: &mut [f64]) -> f64 {
+/// [`mlp_loss`] and its gradient with respect to `w`, added into `grad`: backpropagation written by
+/// hand, the baseline that `tests/mlp.rs` and `benches/optim.rs` compare the generated gradient with.
+pub fn mlp_loss_grad_hand(
+    w: &[f64],
+    x: &[f64],
+    y: &[usize],
+    hidden: usize,
+    grad: &mut [f64],
+) -> f64 {
     let n = y.len();
     let inv_n = 1.0 / n as f64;
     let (o_b1, o_w2, o_b2) = Mlp { hidden }.offsets();
