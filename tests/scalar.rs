@@ -536,3 +536,71 @@ fn generic_version_runs_on_f64_and_duals() {
     let (_, g) = piecewise_grad(0.7, 0.3);
     assert_all_close(&r.eps, &g, MODES);
 }
+
+// ------------------------------------------------------------------ derivatives supplied by the user
+
+/// ln(1 + eˣ) without overflow; its derivative, the logistic function, is supplied.
+#[differentiate(partials = softplus_stable_partials)]
+fn softplus_stable(x: f64) -> f64 {
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// Value and derivative of [`softplus_stable`], generic so that it nests (Hessians).
+fn softplus_stable_partials<S: autodiff::Real>(x: S) -> (S, [S; 1]) {
+    let value = if x > S::zero() {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    };
+    let logistic = if x > S::zero() {
+        S::one() / (S::one() + (-x).exp())
+    } else {
+        x.exp() / (S::one() + x.exp())
+    };
+    (value, [logistic])
+}
+
+#[differentiate(partials = scaled_power_partials)]
+fn scaled_power(x: f64, #[constant] c: f64, n: i32) -> f64 {
+    c * x.powi(n)
+}
+
+fn scaled_power_partials<S: autodiff::Real>(x: S, c: S, n: i32) -> (S, [S; 1]) {
+    (
+        c * x.powi(n),
+        [c * S::from_f64(f64::from(n)) * x.powi(n - 1)],
+    )
+}
+
+#[differentiate]
+fn uses_custom(a: f64, b: f64) -> f64 {
+    softplus_stable(a * b) + scaled_power(b, 2.0, 3)
+}
+
+#[test]
+fn user_supplied_partials() {
+    for x in [-800.0, -3.0, 0.2, 5.0, 800.0] {
+        let (v, [d]) = softplus_stable_grad(x);
+        let logistic = 1.0 / (1.0 + (-x).exp());
+        assert_close(v, softplus_stable(x), 0.0);
+        assert_close(d, logistic, 1e-15);
+        assert_close(softplus_stable_jvp(x, 1.0).1, d, 1e-15);
+        // Nested duals through the generic rule: the second derivative σ(1 − σ).
+        let h = softplus_stable_hessian(x)[0][0];
+        assert_close(h, logistic * (1.0 - logistic), 1e-15);
+    }
+    let (_, [d]) = scaled_power_grad(1.5, 2.0, 3);
+    assert_close(d, 2.0 * 3.0 * 1.5 * 1.5, 1e-15);
+    let plain = |p: [f64; 2]| (p[0] * p[1]).exp().ln_1p() + 2.0 * p[1].powi(3);
+    for p in [[0.3, 0.8], [-1.2, 0.5]] {
+        let (v, g) = uses_custom_grad(p[0], p[1]);
+        assert_close(v, plain(p), 1e-14);
+        assert_all_close(&g, &numeric_gradient(plain, p), NUMERIC);
+        let (_, da) = uses_custom_jvp(p[0], 1.0, p[1], 0.0);
+        assert_close(da, g[0], MODES);
+    }
+}

@@ -10,6 +10,8 @@
 #![allow(clippy::large_enum_variant)]
 
 mod api;
+mod args;
+mod custom;
 mod errors;
 mod forward;
 mod infer;
@@ -33,13 +35,23 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn expand(args: proc_macro2::TokenStream, mut item: syn::ItemFn) -> proc_macro2::TokenStream {
     let mut errors = errors::Errors::default();
-    if !args.is_empty() {
-        errors.push(
-            syn::spanned::Spanned::span(&args),
-            "`#[differentiate]` takes no arguments; mark data parameters with `#[constant]`",
-        );
-    }
-    let model = lower::lower(&item, &mut errors);
+    let partials = if args.is_empty() {
+        None
+    } else {
+        match syn::parse2::<args::Args>(args.clone()) {
+            Ok(a) => Some(a.partials),
+            Err(_) => {
+                errors.at(
+                    &args,
+                    "`#[differentiate]` takes no arguments, or `partials = path` naming a \
+                     function that returns the value and partial derivatives; mark data \
+                     parameters with `#[constant]`",
+                );
+                None
+            }
+        }
+    };
+    let model = lower::lower(&item, partials, &mut errors);
     strip_param_attrs(&mut item);
     let Some(mut model) = model else {
         let errs = errors.to_compile_errors();

@@ -15,7 +15,11 @@ use syn::{Ident, Pat};
 /// The attribute that marks a float parameter as not differentiated.
 pub const CONSTANT_ATTR: &str = "constant";
 
-pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
+pub fn lower(
+    item: &syn::ItemFn,
+    partials: Option<syn::Path>,
+    errors: &mut Errors,
+) -> Option<Function> {
     let mut cx = Lowering {
         vars: Vec::new(),
         scopes: vec![Vec::new()],
@@ -97,7 +101,14 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
         });
     }
 
-    let body = cx.lower_fn_body(&item.block, ret);
+    let body = match &partials {
+        // The body is kept as written and not differentiated: the rule gives the derivatives.
+        Some(rule) => {
+            cx.check_partials_signature(rule, sig, ret);
+            Vec::new()
+        }
+        None => cx.lower_fn_body(&item.block, ret),
+    };
     let ret = ret?;
     Some(Function {
         name: sig.ident.clone(),
@@ -106,6 +117,7 @@ pub fn lower(item: &syn::ItemFn, errors: &mut Errors) -> Option<Function> {
         ret,
         vars: cx.vars,
         body,
+        partials,
     })
 }
 
@@ -250,6 +262,33 @@ impl Lowering<'_> {
                 self.errors
                     .at(&other, format!("{msg}, not `{}`", show(other)));
                 None
+            }
+        }
+    }
+
+    /// A function whose derivative the user supplies takes scalars only and returns one.
+    fn check_partials_signature(
+        &mut self,
+        rule: &syn::Path,
+        sig: &syn::Signature,
+        ret: Option<RetShape>,
+    ) {
+        if matches!(ret, Some(RetShape::Tuple(_) | RetShape::Array(_))) {
+            self.errors.at(
+                &sig.output,
+                "`partials = ...` supplies the derivative of a function with one `f64` result",
+            );
+        }
+        for v in &self.vars {
+            if matches!(v.ty, Ty::FloatArray(_) | Ty::Other) {
+                self.errors.at(
+                    &rule.clone(),
+                    format!(
+                        "`partials = ...` works with `f64`, integer and `bool` parameters; `{}` is \
+                         neither: differentiate the body instead",
+                        v.user_name
+                    ),
+                );
             }
         }
     }

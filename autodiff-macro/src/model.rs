@@ -94,6 +94,9 @@ pub struct Function {
     pub ret: RetShape,
     pub vars: Vec<Var>,
     pub body: Block,
+    /// `#[differentiate(partials = path)]`: the user's rule for the value and partial
+    /// derivatives, used instead of differentiating the body.
+    pub partials: Option<syn::Path>,
 }
 
 impl Function {

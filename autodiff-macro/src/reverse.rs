@@ -67,6 +67,9 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         let exit = exit_code();
         rev.hoisted.push(quote!(let mut #exit: usize = 0;));
     }
+    if f.partials.is_some() {
+        return custom_pullback(f);
+    }
     let mut out = Out::default();
     rev.block(&f.body, &mut out);
     let Out {
@@ -187,6 +190,42 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
                 #(#rsweep)*
                 (#(#outputs,)*)
             })
+        }
+    }
+}
+
+/// The pullback of a function with user-supplied partial derivatives.
+fn custom_pullback(f: &Function) -> TokenStream {
+    let name = format_ident!("__{}_pullback", f.name);
+    let vis = &f.vis;
+    let params = f.params.iter().map(|param| {
+        let id = &f.vars[param.var].ident;
+        let ty = &param.ty;
+        quote!(#id: #ty)
+    });
+    let out_tys = f.params.iter().map(|param| {
+        if matches!(
+            f.vars[param.var].kind,
+            VarKind::Param {
+                differentiated: true,
+                ..
+            }
+        ) {
+            quote!(f64)
+        } else {
+            quote!(::autodiff::__private::Constant)
+        }
+    });
+    let body = crate::custom::pullback_body(f);
+    let rule = crate::custom::rule_struct(f);
+    quote! {
+        #rule
+
+        #[doc(hidden)]
+        #[inline]
+        #[allow(dead_code, clippy::all, clippy::pedantic)]
+        #vis fn #name(#(#params),*) -> (f64, impl Fn(f64) -> (#(#out_tys,)*)) {
+            #body
         }
     }
 }

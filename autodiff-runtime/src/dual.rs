@@ -983,4 +983,17 @@ impl<T: Real, const N: usize> Real for Dual<T, N> {
     fn primal(self) -> f64 {
         self.re.primal()
     }
+
+    /// The chain rule: value and partials at the real parts, tangents combined linearly.
+    #[inline]
+    fn apply<R: crate::real::Partials<K>, const K: usize>(rule: &R, args: [Self; K]) -> Self {
+        let (value, partials) = rule.eval(args.map(|a| a.re));
+        let mut eps = [T::zero(); N];
+        for (arg, d) in args.iter().zip(partials) {
+            for (e, t) in eps.iter_mut().zip(arg.eps) {
+                *e += d * t;
+            }
+        }
+        Self::new(value, eps)
+    }
 }

@@ -28,4 +28,4 @@ pub mod rules;
 
 pub use dual::Dual;
 pub use num_traits;
-pub use real::Real;
+pub use real::{Partials, Real};

@@ -57,6 +57,35 @@ pub trait Real:
     /// The primal value as an `f64`: the number itself for floats, the innermost real part for
     /// (nested) dual numbers.
     fn primal(self) -> f64;
+
+    /// Evaluates a user-supplied derivative rule: `rule` gives the value and the `K` partial
+    /// derivatives at the primal arguments, and this applies the chain rule to the arguments'
+    /// tangents. Because the rule is generic over the scalar, nesting gives higher derivatives.
+    ///
+    /// ```
+    /// use autodiff_runtime::{Dual, Partials, Real};
+    ///
+    /// /// softplus(x) = ln(1 + eˣ), with derivative the logistic function.
+    /// struct Softplus;
+    /// impl Partials<1> for Softplus {
+    ///     fn eval<T: Real>(&self, [x]: [T; 1]) -> (T, [T; 1]) {
+    ///         let e = x.exp();
+    ///         (e.ln_1p(), [e / (T::one() + e)])
+    ///     }
+    /// }
+    /// let y = Dual::<f64, 1>::apply(&Softplus, [Dual::variable(0.5, 0)]);
+    /// let logistic = 1.0 / (1.0 + (-0.5f64).exp());
+    /// assert!((y.eps[0] - logistic).abs() < 1e-15);
+    /// ```
+    fn apply<R: Partials<K>, const K: usize>(rule: &R, args: [Self; K]) -> Self;
+}
+
+/// A derivative rule written by a user: the value of a function of `K` scalars and its `K` partial
+/// derivatives, for any scalar type. See [`Real::apply`]; `#[differentiate(partials = ...)]`
+/// builds one from a generic function.
+pub trait Partials<const K: usize> {
+    /// The value and the partial derivatives at `args`.
+    fn eval<T: Real>(&self, args: [T; K]) -> (T, [T; K]);
 }
 
 impl Real for f64 {
@@ -69,6 +98,11 @@ impl Real for f64 {
     fn primal(self) -> f64 {
         self
     }
+
+    #[inline]
+    fn apply<R: Partials<K>, const K: usize>(rule: &R, args: [Self; K]) -> Self {
+        rule.eval(args).0
+    }
 }
 
 impl Real for f32 {
@@ -80,5 +114,10 @@ impl Real for f32 {
     #[inline]
     fn primal(self) -> f64 {
         f64::from(self)
+    }
+
+    #[inline]
+    fn apply<R: Partials<K>, const K: usize>(rule: &R, args: [Self; K]) -> Self {
+        rule.eval(args).0
     }
 }
