@@ -107,7 +107,7 @@ pub fn lower(
             cx.check_partials_signature(rule, sig, ret);
             Vec::new()
         }
-        None => cx.lower_fn_body(&item.block, ret),
+        None => cx.lower_block(&item.block, Sink::Return),
     };
     let ret = ret?;
     Some(Function {
@@ -377,11 +377,6 @@ impl Lowering<'_> {
     }
 
     // ---------------------------------------------------------------- blocks and statements
-
-    fn lower_fn_body(&mut self, block: &syn::Block, ret: Option<RetShape>) -> Block {
-        let _ = ret;
-        self.in_scope(|cx| cx.lower_stmts(&block.stmts, Sink::Return))
-    }
 
     fn lower_block(&mut self, block: &syn::Block, sink: Sink) -> Block {
         self.in_scope(|cx| cx.lower_stmts(&block.stmts, sink))
@@ -1595,20 +1590,6 @@ fn compound_op(op: &syn::BinOp) -> Option<BinOp> {
 /// What an unsupported expression is called, and what to write instead.
 fn describe_unsupported(expr: &syn::Expr) -> (&'static str, &'static str) {
     match expr {
-        syn::Expr::ForLoop(_) => (
-            "a `for` loop",
-            "loops are not supported yet; unroll it or split the function",
-        ),
-        syn::Expr::While(_) => (
-            "a `while` loop",
-            "loops are not supported yet; unroll it or split the function",
-        ),
-        syn::Expr::Loop(_) => (
-            "a `loop`",
-            "loops are not supported yet; unroll it or split the function",
-        ),
-        syn::Expr::Break(_) => ("`break`", "loops are not supported yet"),
-        syn::Expr::Continue(_) => ("`continue`", "loops are not supported yet"),
         syn::Expr::Closure(_) => (
             "a closure",
             "write a separate `#[differentiate]` function and call it",
@@ -1624,7 +1605,7 @@ fn describe_unsupported(expr: &syn::Expr) -> (&'static str, &'static str) {
         syn::Expr::Unsafe(_) => ("an `unsafe` block", "differentiate safe code only"),
         syn::Expr::Range(_) => (
             "a range",
-            "ranges are supported only in `for` loops (coming with loop support)",
+            "ranges are supported only as what a `for` loop walks",
         ),
         syn::Expr::Struct(_) => (
             "a struct literal",
@@ -1635,10 +1616,6 @@ fn describe_unsupported(expr: &syn::Expr) -> (&'static str, &'static str) {
         syn::Expr::Assign(_) => (
             "an assignment used as a value",
             "write the assignment as its own statement",
-        ),
-        syn::Expr::Repeat(_) => (
-            "an array expression",
-            "arrays are supported only as the returned value",
         ),
         syn::Expr::Return(_) => (
             "`return` inside an expression",
