@@ -107,3 +107,118 @@ pub fn seed_rows<const N: usize>(
         .map(|(v, t)| seed_array(v, t))
         .collect()
 }
+
+/// An integer the reverse sweep keeps on its `usize` tape (the final value of a counter
+/// declared in a loop body). The conversions wrap, so every value round-trips.
+pub trait TapeInt: Copy {
+    fn to_tape(self) -> usize;
+    fn from_tape(value: usize) -> Self;
+}
+
+macro_rules! tape_int {
+    ($($t:ty)*) => {$(
+        impl TapeInt for $t {
+            #[inline]
+            fn to_tape(self) -> usize {
+                self as usize
+            }
+            #[inline]
+            fn from_tape(value: usize) -> Self {
+                value as $t
+            }
+        }
+    )*};
+}
+
+tape_int!(u8 u16 u32 u64 usize i8 i16 i32 i64 isize);
+
+/// [`TapeInt::from_tape`] into the type of `like` (a counter's start value, which the
+/// generated code can write but not name).
+#[inline]
+pub fn from_tape_like<T: TapeInt>(like: T, value: usize) -> T {
+    let _ = like;
+    T::from_tape(value)
+}
+
+/// The type of the adjoints in a reverse sweep: `f64` for one output sensitivity, [`Lanes`]
+/// for several at once (the Jacobian of a function with several outputs, in one sweep).
+/// `ZERO` is `-0.0`, which the compiler can drop from `ZERO + x`.
+pub trait Adjoint:
+    Copy
+    + core::ops::AddAssign
+    + core::ops::SubAssign
+    + core::ops::MulAssign<f64>
+    + core::ops::DivAssign<f64>
+    + core::ops::Mul<f64, Output = Self>
+    + core::ops::Div<f64, Output = Self>
+{
+    const ZERO: Self;
+    /// Turns a `-0.0` left from `ZERO` into `0.0`.
+    fn finish(self) -> Self;
+}
+
+impl Adjoint for f64 {
+    const ZERO: f64 = -0.0;
+    #[inline]
+    fn finish(self) -> f64 {
+        self + 0.0
+    }
+}
+
+/// `M` adjoints carried together, one per output sensitivity.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lanes<const M: usize>(pub [f64; M]);
+
+impl<const M: usize> Lanes<M> {
+    /// The sensitivity that selects output `i`.
+    #[inline]
+    pub fn unit(i: usize) -> Self {
+        let mut l = [0.0; M];
+        l[i] = 1.0;
+        Lanes(l)
+    }
+}
+
+macro_rules! lanes_op {
+    ($tr:ident, $f:ident, $op:tt, $rhs:ty, |$r:ident, $i:ident| $x:expr) => {
+        impl<const M: usize> core::ops::$tr<$rhs> for Lanes<M> {
+            #[inline]
+            fn $f(&mut self, $r: $rhs) {
+                for $i in 0..M {
+                    self.0[$i] $op $x;
+                }
+            }
+        }
+    };
+}
+
+lanes_op!(AddAssign, add_assign, +=, Lanes<M>, |r, i| r.0[i]);
+lanes_op!(SubAssign, sub_assign, -=, Lanes<M>, |r, i| r.0[i]);
+lanes_op!(MulAssign, mul_assign, *=, f64, |r, i| r);
+lanes_op!(DivAssign, div_assign, /=, f64, |r, i| r);
+
+impl<const M: usize> core::ops::Mul<f64> for Lanes<M> {
+    type Output = Self;
+    #[inline]
+    fn mul(mut self, r: f64) -> Self {
+        self *= r;
+        self
+    }
+}
+
+impl<const M: usize> core::ops::Div<f64> for Lanes<M> {
+    type Output = Self;
+    #[inline]
+    fn div(mut self, r: f64) -> Self {
+        self /= r;
+        self
+    }
+}
+
+impl<const M: usize> Adjoint for Lanes<M> {
+    const ZERO: Self = Lanes([-0.0; M]);
+    #[inline]
+    fn finish(self) -> Self {
+        Lanes(self.0.map(|x| x + 0.0))
+    }
+}

@@ -367,3 +367,128 @@ fn mismatched_buffer_is_a_clear_panic() {
     let (_, back) = ranges_vjp(&w, 3);
     back(1.0, &mut [0.0; 2]);
 }
+
+// ------------------------------------------------------------------ what the reverse sweep records
+// Each function below exercises one storage decision of the reverse sweep (see the README's
+// "What a loop records"); the original function, which the macro leaves as written, is the
+// reference for the central differences.
+
+/// Checks `grad` against central differences of `f` and against the forward mode `jvp`.
+fn check_slice_function(
+    w: &[f64],
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64], &mut [f64]) -> f64,
+    jvp: impl Fn(&[f64], &[f64]) -> f64,
+) {
+    let mut g = vec![0.0; w.len()];
+    let v = grad(w, &mut g);
+    assert_close(v, f(w), 1e-14);
+    assert_all_close(&g, &numeric_slice_gradient(&f, w), NUMERIC);
+    let fwd = forward_gradient(|dw| jvp(w, dw), w.len());
+    assert_all_close(&fwd, &g, MODES);
+}
+
+/// Counters: `k` walks a packed triangle (declared in a loop body), `m` counts down from the
+/// end with a written type, `top` is declared in the function's block.
+#[differentiate]
+fn counters(w: &[f64], n: usize, step: usize) -> f64 {
+    let mut s = 0.0;
+    let mut top = 0;
+    for i in 0..n {
+        let mut k = i * n;
+        let mut m: i64 = (n * n) as i64 - 1;
+        for j in i..n {
+            s += w[k] * w[j].sin() + w[m as usize] * w[top % n];
+            k += step;
+            m -= 1;
+        }
+        top += 2;
+    }
+    s
+}
+
+#[test]
+fn counters_are_run_backwards() {
+    let w: Vec<f64> = (0..16).map(|i| 0.3 + 0.1 * (i as f64).cos()).collect();
+    check_slice_function(
+        &w,
+        |w| counters(w, 4, 1),
+        |w, g| counters_grad(w, g, 4, 1),
+        |w, dw| counters_jvp(w, dw, 4, 1).1,
+    );
+}
+
+/// Arrays overwritten in every iteration and read after: `c` (read more often than written:
+/// its old elements are recorded and restored) and `q` (written more often than read: its
+/// reads are recorded), and a constant buffer `buf` of data multiplied with active values.
+#[differentiate]
+fn overwritten(w: &[f64], #[constant] x: &[f64], n: usize) -> f64 {
+    let mut c = vec![0.0; n];
+    let mut q = vec![0.0; n];
+    let mut buf = vec![0.0; n];
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            c[j] = x[j] * w[i] - w[j];
+            buf[j] = x[(i + j) % n];
+        }
+        for j in 0..n {
+            q[j] = c[j] * c[j];
+            for l in 0..j {
+                q[j] += c[l] * c[j] * buf[l];
+                q[l] *= 0.9;
+            }
+        }
+        for j in 0..n {
+            s += (q[j] * c[j]).tanh() + q[j] * q[j] * buf[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn overwritten_arrays_are_restored_or_recorded() {
+    let w = [0.3, -0.5, 0.8, 0.1, -0.2];
+    let x = [1.0, 0.5, -0.7, 0.2, 0.9];
+    check_slice_function(
+        &w,
+        |w| overwritten(w, &x, 5),
+        |w, g| overwritten_grad(w, g, &x, 5),
+        |w, dw| overwritten_jvp(w, dw, &x, 5).1,
+    );
+}
+
+/// Indices that cannot be recomputed (`a`, `b` are not counters), stored and read in one
+/// statement, and two arrays of different lengths made in each iteration.
+#[differentiate]
+fn scattered(w: &[f64], n: usize) -> f64 {
+    let mut h = vec![0.0; n];
+    let mut a = 0;
+    let mut b = n - 1;
+    let mut s = 0.0;
+    for i in 0..3 * n {
+        a = (a + 3) % n;
+        b = (b * 5 + 1) % n;
+        h[a] += w[b] * w[b] + w[a];
+        let mut short = vec![0.0; n / 3];
+        let mut long = vec![0.0; n + 3];
+        short[1] = h[a] * w[i % n];
+        long[n + 2] = short[1].sin();
+        s += long[n + 2] * short[1];
+    }
+    for i in 0..n {
+        s += h[i] * h[i];
+    }
+    s
+}
+
+#[test]
+fn recorded_indices_and_per_iteration_arrays() {
+    let w = [0.3, -0.5, 0.8, 0.1, -0.2, 0.6];
+    check_slice_function(
+        &w,
+        |w| scattered(w, 6),
+        |w, g| scattered_grad(w, g, 6),
+        |w, dw| scattered_jvp(w, dw, 6).1,
+    );
+}

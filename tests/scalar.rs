@@ -483,6 +483,24 @@ fn jacobians_of_tuple_and_array_outputs() {
     assert_all_close(&tangents, &[j3[0][1], j3[1][1], j3[2][1]], MODES);
 }
 
+#[differentiate]
+fn ignores_y(x: f64, y: f64) -> (f64, f64) {
+    let unused = y * 0.0;
+    (x * x, x.sin() + unused - unused)
+}
+
+#[test]
+fn untouched_derivatives_are_positive_zero() {
+    // Adjoints start at -0.0 (so the compiler can drop the first addition); results must
+    // still read +0.0 where nothing contributed, in the gradient and in the one-sweep Jacobian.
+    let (_, [dx, dy]) = product_grad(0.0, 0.0);
+    assert!(dx == 0.0 && dx.is_sign_positive() && dy.is_sign_positive());
+    let j = ignores_y_jacobian(0.0, 2.0);
+    assert_eq!(j[0], [0.0, 0.0]);
+    assert!(j.iter().flatten().all(|g| g.is_sign_positive()));
+    assert_eq!(j[1][0], 1.0);
+}
+
 // ------------------------------------------------------------------ vjp: one forward sweep, reusable backpropagator
 
 #[test]

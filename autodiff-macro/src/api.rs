@@ -150,6 +150,7 @@ fn vjp(f: &Function) -> Generated {
     let n = lit(scalar_slots(f));
     let name = format_ident!("{}_vjp", f.name);
     let pullback = format_ident!("__{}_pullback", f.name);
+    let turbofish = crate::reverse::lanes_pullback(f).then(|| quote!(::<f64>));
     let vis = &f.vis;
     let ret = ret_type(f.ret, quote!(f64));
     let adj = adj_ty(f.ret);
@@ -202,7 +203,7 @@ fn vjp(f: &Function) -> Generated {
         },
         body: quote! {
             #(#lens)*
-            let (value, back) = #pullback(#(#args),*);
+            let (value, back) = #pullback #turbofish(#(#args),*);
             (value, move |sensitivity: #adj, #(#buffers),*| {
                 #(#checks)*
                 let (#(#slots,)*) = back(sensitivity, #(#buffer_args),*);
@@ -285,6 +286,9 @@ fn jacobian(f: &Function) -> Generated {
             _ => quote!(back([#(#unit),*])),
         }
     });
+    if crate::reverse::lanes_pullback(f) {
+        return jacobian_lanes(f);
+    }
     let doc = format!(
         "The {m}×{n} Jacobian of [`{}`]: row i is the gradient of output i, from one forward \
          sweep and {m} reverse sweeps.",
@@ -297,6 +301,56 @@ fn jacobian(f: &Function) -> Generated {
         },
         body: quote! {
             let (_, back) = #vjp(#(#args),*);
+            [#(#rows),*]
+        },
+    }
+}
+
+/// The Jacobian from one reverse sweep whose adjoints carry one lane per output.
+fn jacobian_lanes(f: &Function) -> Generated {
+    let (decls, args) = params(f);
+    let outputs = f.ret.len();
+    let n = lit(f.differentiated_params().len());
+    let m = lit(outputs);
+    let name = format_ident!("{}_jacobian", f.name);
+    let pullback = format_ident!("__{}_pullback", f.name);
+    let vis = &f.vis;
+    let units = (0..outputs).map(|i| {
+        let i = lit(i);
+        quote!(::autodiff::__private::Lanes::unit(#i))
+    });
+    let sensitivity = match f.ret {
+        RetShape::Tuple(_) => quote!((#(#units,)*)),
+        _ => quote!([#(#units),*]),
+    };
+    let mut slots = Vec::new();
+    let mut columns = Vec::new();
+    for (i, p) in f.params.iter().enumerate() {
+        if is_differentiated(f, p) {
+            let g = mixed(&format!("__g{i}"));
+            slots.push(quote!(#g));
+            columns.push(g);
+        } else {
+            slots.push(quote!(_));
+        }
+    }
+    let rows = (0..outputs).map(|r| {
+        let r = lit(r);
+        quote!([#(#columns.0[#r]),*])
+    });
+    let doc = format!(
+        "The {m}×{n} Jacobian of [`{}`]: row i is the gradient of output i, from one forward \
+         sweep and one reverse sweep that carries the {m} output sensitivities together.",
+        f.name
+    );
+    Generated {
+        head: quote! {
+            #[doc = #doc]
+            #vis fn #name(#(#decls),*) -> [[f64; #n]; #m]
+        },
+        body: quote! {
+            let (_, back) = #pullback::<::autodiff::__private::Lanes<#m>>(#(#args),*);
+            let (#(#slots,)*) = back(#sensitivity);
             [#(#rows),*]
         },
     }

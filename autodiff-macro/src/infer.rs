@@ -11,7 +11,12 @@ use crate::lower::collect_refs;
 use crate::model::*;
 
 pub fn infer(f: &mut Function, errors: &mut Errors) {
-    let Function { vars, body, .. } = f;
+    let Function {
+        vars,
+        body,
+        effect_calls,
+        ..
+    } = f;
     loop {
         let mut cx = Infer {
             vars,
@@ -23,6 +28,21 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
         }
     }
     check_block(body, vars, errors);
+    for (call, refs) in effect_calls.iter() {
+        if let Some(&v) = refs
+            .iter()
+            .find(|&&v| matches!(vars[v].ty, Ty::FloatArray(_)))
+        {
+            errors.at(
+                call,
+                format!(
+                    "a call that may change the float array `{}` is not differentiated: write \
+                     the change as element assignments in a loop (`for i in 0..n {{ a[i] = ...; }}`)",
+                    vars[v].user_name
+                ),
+            );
+        }
+    }
 }
 
 /// The type of an expression, from what is known of its parts.

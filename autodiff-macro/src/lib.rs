@@ -20,6 +20,7 @@ mod model;
 mod print;
 mod reverse;
 mod rules;
+mod storage;
 
 use proc_macro::TokenStream;
 use quote::quote;

@@ -25,6 +25,7 @@ pub fn lower(
         scopes: vec![Vec::new()],
         name_counts: std::collections::HashMap::new(),
         errors,
+        effect_calls: Vec::new(),
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
@@ -118,6 +119,7 @@ pub fn lower(
         vars: cx.vars,
         body,
         partials,
+        effect_calls: cx.effect_calls,
     })
 }
 
@@ -222,6 +224,9 @@ struct Lowering<'e> {
     scopes: Vec<Vec<(String, VarId)>>,
     name_counts: std::collections::HashMap<String, usize>,
     errors: &'e mut Errors,
+    /// Calls made for their effect on values that are not floats (`v.push(1)`), with the
+    /// variables they mention: inference rejects them if one turns out to be a float array.
+    effect_calls: Vec<(TokenStream, Vec<VarId>)>,
 }
 
 impl Lowering<'_> {
@@ -598,6 +603,7 @@ impl Lowering<'_> {
                          its result or remove it",
                     );
                 } else {
+                    self.effect_calls.push((expr.to_token_stream(), refs));
                     let tokens = self.rename_tokens(expr.to_token_stream());
                     out.push(Stmt::Passive(quote!(#tokens;)));
                 }

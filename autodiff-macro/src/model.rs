@@ -97,6 +97,9 @@ pub struct Function {
     /// `#[differentiate(partials = path)]`: the user's rule for the value and partial
     /// derivatives, used instead of differentiating the body.
     pub partials: Option<syn::Path>,
+    /// Statement calls on values that are not floats (`v.push(1)`), as written, with the
+    /// variables they mention.
+    pub effect_calls: Vec<(proc_macro2::TokenStream, Vec<VarId>)>,
 }
 
 impl Function {
@@ -119,6 +122,15 @@ impl Function {
 }
 
 pub type Block = Vec<Stmt>;
+
+/// A loop's body without the block lowering wraps the user's body in (`for .. { { .. } }`):
+/// the loop's braces scope it already.
+pub fn loop_body(body: &[Stmt]) -> &[Stmt] {
+    match body {
+        [Stmt::Block(inner)] => inner,
+        b => b,
+    }
+}
 
 pub enum Stmt {
     /// `let x = init;` or `let x;` (a declaration assigned later).

@@ -8,6 +8,10 @@
 //! sweep is a closure that runs one adjoint statement per operation in reverse order
 //! (`__adj_x += __adj_y * __d1;`), accumulating each adjoint in a plain `f64` local: a shared
 //! subexpression costs one adjoint, and each operation's adjoint runs once.
+//! Adjoints start at `-0.0`, not `0.0`: `-0.0 + x` is `x` for every `x`, so the compiler
+//! drops the first addition into each adjoint (it may not drop `0.0 + x`, which differs from
+//! `x` when `x` is `-0.0`). Scalar results add `0.0` once at the end, so a derivative that
+//! nothing contributed to reads `0.0`.
 //!
 //! Outside loops the closure simply captures the locals it needs (values defined inside a
 //! branch are declared at the top of the function so that it can). Inside loops, a value the
@@ -23,13 +27,53 @@ use crate::forward::ret_value;
 use crate::infer::{is_active, type_of};
 use crate::model::*;
 use crate::print::{sibling_path, Mode, Printer};
+use crate::storage::{addr, Plan};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use std::collections::{HashMap, HashSet};
 use syn::Ident;
 
+/// Whether the pullback is generic over its adjoint type (`f64`, or `Lanes<M>` for a Jacobian
+/// in one sweep): functions with several outputs, no arrays (their adjoints live in `f64`
+/// buffers) and no calls (callees' backpropagators take `f64`).
+pub fn lanes_pullback(f: &Function) -> bool {
+    fn stmt_calls(s: &Stmt) -> bool {
+        match s {
+            Stmt::Let { init, .. } => init.as_ref().is_some_and(contains_call),
+            Stmt::Assign { value, .. } => contains_call(value),
+            Stmt::Store { index, value, .. } => {
+                contains_call(value) || index.iter().any(contains_call)
+            }
+            Stmt::If { cond, then, els } => {
+                contains_call(cond) || then.iter().any(stmt_calls) || els.iter().any(stmt_calls)
+            }
+            Stmt::Match { scrutinee, arms } => {
+                contains_call(scrutinee) || arms.iter().any(|a| a.body.iter().any(stmt_calls))
+            }
+            Stmt::Block(b) | Stmt::Loop { body: b, .. } => b.iter().any(stmt_calls),
+            Stmt::Return { values } => values.iter().any(contains_call),
+            Stmt::Exit { .. } | Stmt::Passive(_) => false,
+        }
+    }
+    f.ret.len() > 1
+        && f.partials.is_none()
+        && !f.vars.iter().any(|v| matches!(v.ty, Ty::FloatArray(_)))
+        && !f.body.iter().any(stmt_calls)
+}
+
 pub fn pullback_fn(f: &Function) -> TokenStream {
+    let lanes = lanes_pullback(f);
+    let adj_ty_name = mixed("__Adj");
+    let (zero, adj_scalar) = if lanes {
+        (
+            quote!(<#adj_ty_name as ::autodiff::__private::Adjoint>::ZERO),
+            quote!(#adj_ty_name),
+        )
+    } else {
+        (quote!(-0.0_f64), quote!(f64))
+    };
     let mut rev = Rev {
+        zero: zero.clone(),
         f,
         p: Printer {
             vars: &f.vars,
@@ -48,6 +92,9 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         tape: false,
         tape_n: false,
         back_stacks: Vec::new(),
+        plan: crate::storage::plan(f),
+        counters: HashSet::new(),
+        rev_locals: Vec::new(),
     };
     for p in &f.params {
         rev.var_level.insert(p.var, 0);
@@ -102,9 +149,14 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             }
             (true, _) => {
                 declared.insert(a.to_string());
-                adj_decls.push(quote!(let mut #a = 0.0_f64;));
-                outputs.push(quote!(#a));
-                out_tys.push(quote!(f64));
+                adj_decls.push(quote!(let mut #a = #zero;));
+                // `+ 0.0` turns the start value `-0.0` of an untouched adjoint into `0.0`.
+                outputs.push(if lanes {
+                    quote!(::autodiff::__private::Adjoint::finish(#a))
+                } else {
+                    quote!(#a + 0.0)
+                });
+                out_tys.push(adj_scalar.clone());
             }
             (false, Ty::FloatArray(_)) => {}
             (false, _) => {
@@ -139,12 +191,12 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             (quote!(#a), quote!(f64))
         }
         RetShape::Tuple(n) => {
-            let tys = std::iter::repeat_n(quote!(f64), n);
+            let tys = std::iter::repeat_n(&adj_scalar, n);
             (quote!((#(#ret_adjs,)*)), quote!((#(#tys,)*)))
         }
         RetShape::Array(n) => {
             let n = crate::api::lit(n);
-            (quote!([#(#ret_adjs),*]), quote!([f64; #n]))
+            (quote!([#(#ret_adjs),*]), quote!([#adj_scalar; #n]))
         }
     };
     let buffer_tys: Vec<TokenStream> = f
@@ -156,7 +208,12 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     let name = format_ident!("__{}_pullback", f.name);
     let vis = &f.vis;
     let has_refs = f.params.iter().any(|p| has_reference(&p.ty));
-    let lifetime = has_refs.then(|| quote!(<'ad>));
+    let lifetime = match (has_refs, lanes) {
+        (true, true) => quote!(<'ad, #adj_ty_name: ::autodiff::__private::Adjoint>),
+        (true, false) => quote!(<'ad>),
+        (false, true) => quote!(<#adj_ty_name: ::autodiff::__private::Adjoint>),
+        (false, false) => quote!(),
+    };
     let bound = has_refs.then(|| quote!(+ 'ad));
     let params = f.params.iter().map(|param| {
         let v = &f.vars[param.var];
@@ -168,6 +225,11 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     let ret_ty = crate::forward::ret_type(f.ret, quote!(f64));
     let value = ret_value(f.ret, rets.iter().map(|r| quote!(#r)).collect());
     let hoisted = &rev.hoisted;
+    let mut rev_locals = rev.rev_locals.clone();
+    for &a in &rev.plan.restored {
+        let id = &f.vars[a].ident;
+        rev_locals.push(quote!(let mut #id = #id.to_vec();));
+    }
     let doc = format!(
         "Reverse mode of `{}` (generated by `#[differentiate]`): the value, and the \
          backpropagator from output sensitivities to one sensitivity per parameter.",
@@ -186,6 +248,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             #(#fwd)*
             (#value, move |#adj_pat: #adj_ty, #(#buffer_params),*| {
                 #(#cursors)*
+                #(#rev_locals)*
                 #(#adj_decls)*
                 #(#rsweep)*
                 (#(#outputs,)*)
@@ -343,6 +406,8 @@ struct Out {
     fwd: Vec<TokenStream>,
     rev: Vec<TokenStream>,
     prelude: Vec<TokenStream>,
+    /// The prelude restores recorded values, so the reverse must run even with no adjoints.
+    must_reverse: bool,
 }
 
 impl Out {
@@ -353,7 +418,7 @@ impl Out {
 
     /// The reverse of the block, or nothing if it has no adjoint statements.
     fn rev_stmts(&self) -> Option<TokenStream> {
-        if self.rev.is_empty() {
+        if self.rev.is_empty() && !self.must_reverse {
             return None;
         }
         let pre = &self.prelude;
@@ -368,9 +433,10 @@ struct Val {
     now: TokenStream,
     /// Reads the same value later in the same scope of the forward sweep, if it cannot change.
     stable: Option<TokenStream>,
-    /// `stable` is also valid anywhere in the reverse sweep (a constant, or a value captured
-    /// from outside every loop), so it needs no recording.
-    anywhere: bool,
+    /// How the reverse sweep reads the value where it handles this operation, when it can
+    /// without recording it: a constant, a value captured from outside every loop, an
+    /// array element read again.
+    rev: Option<TokenStream>,
     /// The adjoint accumulator, for values that carry a derivative.
     adj: Option<Ident>,
 }
@@ -391,6 +457,11 @@ struct LoopCx {
     /// Values to record at the end of each iteration's forward sweep, and so to restore at the
     /// start of its reverse (lengths of arrays declared in the body).
     end_records: Vec<(TokenStream, Ident, Kind)>,
+    /// Counters declared in the body: their final value is recorded at the end of each
+    /// iteration.
+    counters: Vec<Ident>,
+    /// The emitter's depth of the body's block.
+    body_depth: usize,
 }
 
 struct Rev<'a> {
@@ -417,6 +488,14 @@ struct Rev<'a> {
     tape_n: bool,
     /// Vectors of callee backpropagators for calls inside loops, with their cursors.
     back_stacks: Vec<(Ident, Ident)>,
+    /// The adjoints' start value.
+    zero: TokenStream,
+    plan: Plan,
+    /// Integer counters the reverse sweep runs backwards (see [`crate::storage`]).
+    counters: HashSet<VarId>,
+    /// Statements at the start of the backpropagator: copies of the counters and arrays it
+    /// changes back.
+    rev_locals: Vec<TokenStream>,
 }
 
 impl Rev<'_> {
@@ -445,7 +524,8 @@ impl Rev<'_> {
         let a = self.var_adj(v);
         let level = self.var_level.get(&v).copied().unwrap_or(0);
         if !matches!(self.f.vars[v].kind, VarKind::Param { .. }) {
-            self.declare_adj(level, &a, quote!(0.0_f64));
+            let zero = self.zero.clone();
+            self.declare_adj(level, &a, zero);
         }
         a
     }
@@ -453,7 +533,8 @@ impl Rev<'_> {
     fn adj_of_temp(&mut self, id: &Ident) -> Ident {
         let a = self.adj_names.get(format!("t{id}"), id);
         let level = self.loop_level();
-        self.declare_adj(level, &a, quote!(0.0_f64));
+        let zero = self.zero.clone();
+        self.declare_adj(level, &a, zero);
         a
     }
 
@@ -495,28 +576,36 @@ impl Rev<'_> {
         self.define(&[Some(name.clone())], &[quote!(0.0_f64)], value, out);
     }
 
-    /// A value that stays valid for the rest of the scope: copies it if it may change.
-    fn stabilize(&mut self, v: &Val, out: &mut Out) -> (TokenStream, bool) {
+    /// A value that stays valid for the rest of the scope (copied if it may change), and how
+    /// the reverse sweep reads it without recording, if it can.
+    fn stabilize(&mut self, v: &Val, out: &mut Out) -> (TokenStream, Option<TokenStream>) {
         if let Some(s) = &v.stable {
-            return (s.clone(), v.anywhere);
+            return (s.clone(), v.rev.clone());
         }
         let t = self.fresh("t");
         self.define_f64(&t, v.now.clone(), out);
-        (quote!(#t), self.loop_level() == 0)
+        let rev = v
+            .rev
+            .clone()
+            .or_else(|| (self.loop_level() == 0).then(|| quote!(#t)));
+        (quote!(#t), rev)
     }
 
-    /// How the reverse sweep reads `value` (stable in the forward sweep now): directly when it
-    /// is valid anywhere or nothing loops, else recorded here and restored by one of `pops`,
+    /// How the reverse sweep reads `value` (stable in the forward sweep now): by `rev` when
+    /// it can, directly when nothing loops, else recorded here and restored by one of `pops`,
     /// which the caller places at the start of this operation's adjoint.
     fn for_reverse(
         &mut self,
         value: TokenStream,
-        anywhere: bool,
+        rev: Option<TokenStream>,
         kind: Kind,
         out: &mut Out,
         pops: &mut Vec<TokenStream>,
     ) -> TokenStream {
-        if anywhere || self.loop_level() == 0 {
+        if let Some(r) = rev {
+            return r;
+        }
+        if self.loop_level() == 0 {
             return value;
         }
         let r = self.fresh("r");
@@ -559,6 +648,49 @@ impl Rev<'_> {
         }
         out.fwd.push(self.push(quote!(#name), kind));
         Some(self.pop(name, kind))
+    }
+
+    /// Whether an integer expression can be evaluated again where the reverse sweep handles
+    /// the operation it belongs to (counters hold their forward value there).
+    fn mirror_expr(&self, e: &Expr) -> bool {
+        let mut refs = Vec::new();
+        crate::lower::collect_refs(e, &mut refs);
+        !contains_call(e)
+            && refs
+                .iter()
+                .all(|v| self.recomputable.contains(v) || self.counters.contains(v))
+    }
+
+    /// Whether the reverse sweep can compute the inactive value `e` again where it handles
+    /// the operation `e` belongs to, rather than recording it: constants, values captured from
+    /// outside loops, counters, array elements the storage plan lets it read again, and
+    /// arithmetic on those.
+    fn rereadable(&self, e: &Expr) -> bool {
+        let vars = &self.f.vars;
+        match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Path(_) => true,
+            ExprKind::Var(v) => {
+                let var = &vars[*v];
+                let outside_loops = self.var_level.get(v).copied().unwrap_or(0) == 0;
+                (var.ty == Ty::Float && !is_storage(var) && outside_loops)
+                    || self.recomputable.contains(v)
+                    || self.counters.contains(v)
+            }
+            ExprKind::Index { index, .. } => {
+                self.plan.reread.contains(&addr(e)) && index.iter().all(|i| self.mirror_expr(i))
+            }
+            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => self.rereadable(a),
+            ExprKind::Binary(_, a, b) => self.rereadable(a) && self.rereadable(b),
+            ExprKind::Rule { .. }
+            | ExprKind::Call { .. }
+            | ExprKind::Opaque { .. }
+            | ExprKind::ArrayNew { .. } => false,
+        }
+    }
+
+    /// Whether `x` and `y` are the same expression of the same values (`q[j] * q[j]`).
+    fn same_value(&self, x: &Expr, y: &Expr) -> bool {
+        !contains_call(x) && self.p.expr(x, true).to_string() == self.p.expr(y, true).to_string()
     }
 
     /// Whether an integer expression can be evaluated again in the reverse sweep.
@@ -645,7 +777,8 @@ impl Rev<'_> {
                         out.fwd.push(quote!(let mut #id: f64 = #now;));
                         if let Some(a) = val.adj {
                             let adj = self.adj_of_var(*var);
-                            out.rev.push(quote!(#a += #adj; #adj = 0.0;));
+                            let zero = &self.zero;
+                            out.rev.push(quote!(#a += #adj; #adj = #zero;));
                         }
                     }
                     (Ty::FloatArray(_), Some(e)) => self.let_array(*var, e, out),
@@ -653,6 +786,9 @@ impl Rev<'_> {
                         let m = v.mutable.then(|| quote!(mut));
                         let ty = v.written_ty.as_ref().map(|t| quote!(: #t));
                         match init {
+                            Some(e) if self.plan.counters.contains(var) => {
+                                self.counter(*var, e, out);
+                            }
                             Some(e) => {
                                 let recompute = !v.mutable && self.recomputable_expr(e);
                                 let e = self.p.expr(e, false);
@@ -675,13 +811,7 @@ impl Rev<'_> {
                 value,
                 span,
             } => self.assign(*var, *op, value, *span, out),
-            Stmt::Store {
-                var,
-                index,
-                op,
-                value,
-                span,
-            } => self.store(*var, index, *op, value, *span, out),
+            Stmt::Store { .. } => self.store(s, out),
             Stmt::If { cond, then, els } => {
                 let c = self.p.expr(cond, false);
                 let t = self.nested(|r, o| r.block(then, o));
@@ -854,9 +984,11 @@ impl Rev<'_> {
             label: label_name,
             code,
             end_records: Vec::new(),
+            counters: Vec::new(),
+            body_depth: self.depth + 1,
         });
         self.adj_scopes.push(Vec::new());
-        let mut inner = self.nested(|r, o| r.block(body, o));
+        let mut inner = self.nested(|r, o| r.block(loop_body(body), o));
         let cx = self.loops.pop().expect("pushed above");
         let adj_decls: Vec<TokenStream> = self
             .adj_scopes
@@ -865,10 +997,18 @@ impl Rev<'_> {
             .into_iter()
             .map(|(a, init)| quote!(let mut #a = #init;))
             .collect();
-        // Values recorded at the end of each iteration, restored first in its reverse.
+        // Values recorded at the end of each iteration, restored first in its reverse: the
+        // counters' final values (restored in the body's prelude, in declaration order), then
+        // array lengths.
+        for id in cx.counters.iter().rev() {
+            let value = quote!(::autodiff::__private::TapeInt::to_tape(#id));
+            inner.fwd.push(self.push(value, Kind::Usize));
+        }
         let mut restores = Vec::new();
-        for (value, name, kind) in cx.end_records.iter().rev() {
+        for (value, _, kind) in &cx.end_records {
             inner.fwd.push(self.push(value.clone(), *kind));
+        }
+        for (_, name, kind) in cx.end_records.iter().rev() {
             restores.push(self.pop(name, *kind));
         }
         let exit = exit_code();
@@ -962,6 +1102,43 @@ impl Rev<'_> {
         }
     }
 
+    /// `let mut k = start;` for a counter candidate of the storage plan: a counter when the
+    /// reverse sweep can restore it (declared in the function's block or a loop body, with a
+    /// type it can name or rebuild from `start`).
+    fn counter(&mut self, var: VarId, init: &Expr, out: &mut Out) {
+        let v = &self.f.vars[var];
+        let id = v.ident.clone();
+        let written = v.written_ty.clone();
+        let ty = written.as_ref().map(|t| quote!(: #t));
+        let e = self.p.expr(init, false);
+        out.fwd.push(quote!(let mut #id #ty = #e;));
+        let top = self.depth == 0 && self.loop_level() == 0;
+        let body = self.loops.last().map(|c| c.body_depth) == Some(self.depth);
+        let typed = written.is_some() || self.recomputable_expr(init);
+        if top {
+            self.rev_locals.push(quote!(let mut #id = #id;));
+        } else if body && typed {
+            self.tape_n = true;
+            let value = quote!(__tape_n[__cur_n]);
+            let restored = match &written {
+                Some(t) => {
+                    quote!(let mut #id: #t = ::autodiff::__private::TapeInt::from_tape(#value);)
+                }
+                None => quote!(let mut #id = ::autodiff::__private::from_tape_like(#e, #value);),
+            };
+            out.prelude.push(quote!(__cur_n -= 1; #restored));
+            out.must_reverse = true;
+            self.loops
+                .last_mut()
+                .expect("inside a loop")
+                .counters
+                .push(id);
+        } else {
+            return;
+        }
+        self.counters.insert(var);
+    }
+
     /// `let mut h = vec![0.0; n];` (or `[0.0; N]`): the array, and its adjoint array of the same
     /// shape, declared where the reverse sweep of its scope starts.
     fn let_array(&mut self, var: VarId, init: &Expr, out: &mut Out) {
@@ -988,6 +1165,16 @@ impl Rev<'_> {
     fn assign(&mut self, var: VarId, op: Option<BinOp>, value: &Expr, span: Span, out: &mut Out) {
         let v = &self.f.vars[var];
         let id = v.ident.clone();
+        if self.counters.contains(&var) {
+            let e = self.p.expr(value, false);
+            let (step, undo) = match op {
+                Some(BinOp::Sub) => (quote!(-=), quote!(+=)),
+                _ => (quote!(+=), quote!(-=)),
+            };
+            out.fwd.push(quote_spanned!(span=> #id #step #e;));
+            out.rev.push(quote!(#id #undo #e;));
+            return;
+        }
         if !(v.ty == Ty::Float && v.active) {
             let e = self.p.expr(value, v.ty == Ty::Float);
             out.fwd.push(match op {
@@ -1001,29 +1188,39 @@ impl Rev<'_> {
         }
         let adj = self.adj_of_var(var);
         let target = quote!(#id);
-        self.update(target, quote!(#adj), op, value, span, Vec::new(), out);
+        let val = self.lin(value, None, out);
+        self.update(target, quote!(#adj), op, val, span, Vec::new(), None, out);
     }
 
     /// `target op= value` where `target` (a variable or an array element) carries the adjoint
-    /// `adj`; `pops` restore the index values `adj` needs.
+    /// `adj` and `val` is the linearized `value`; `pops` restore the index values `adj` needs.
+    /// With `restore` (the element as the reverse sweep names it), the element's old value is
+    /// recorded and put back when the reverse sweep reaches this statement.
     #[allow(clippy::too_many_arguments)]
     fn update(
         &mut self,
         target: TokenStream,
         adj: TokenStream,
         op: Option<BinOp>,
-        value: &Expr,
+        val: Val,
         span: Span,
         mut pops: Vec<TokenStream>,
+        restore: Option<TokenStream>,
         out: &mut Out,
     ) {
-        let val = self.lin(value, None, out);
+        let put_back = restore.map(|place| {
+            let old = self.fresh("r");
+            out.fwd.push(self.push(target.clone(), Kind::F64));
+            pops.insert(0, self.pop(&old, Kind::F64));
+            quote!(#place = #old;)
+        });
         let now = val.now.clone();
         let rev = match op {
             None => {
                 out.fwd.push(quote!(#target = #now;));
                 let transfer = val.adj.as_ref().map(|a| quote!(#a += #adj;));
-                quote!(#transfer #adj = 0.0;)
+                let zero = &self.zero;
+                quote!(#transfer #adj = #zero;)
             }
             Some(BinOp::Add) => {
                 out.fwd.push(quote!(#target += #now;));
@@ -1036,7 +1233,7 @@ impl Rev<'_> {
                 quote!(#a)
             }
             Some(BinOp::Mul) => {
-                let (factor, anywhere) = self.stabilize(&val, out);
+                let (factor, factor_rev) = self.stabilize(&val, out);
                 let old = match &val.adj {
                     Some(_) => {
                         let old = self.fresh("t");
@@ -1046,9 +1243,9 @@ impl Rev<'_> {
                     None => None,
                 };
                 out.fwd.push(quote!(#target *= #now;));
-                let factor = self.for_reverse(factor, anywhere, Kind::F64, out, &mut pops);
+                let factor = self.for_reverse(factor, factor_rev, Kind::F64, out, &mut pops);
                 let old =
-                    old.map(|o| self.for_reverse(quote!(#o), false, Kind::F64, out, &mut pops));
+                    old.map(|o| self.for_reverse(quote!(#o), None, Kind::F64, out, &mut pops));
                 let to_value = val
                     .adj
                     .as_ref()
@@ -1058,9 +1255,9 @@ impl Rev<'_> {
             }
             Some(BinOp::Div) => match &val.adj {
                 None => {
-                    let (divisor, anywhere) = self.stabilize(&val, out);
+                    let (divisor, divisor_rev) = self.stabilize(&val, out);
                     out.fwd.push(quote!(#target /= #now;));
-                    let divisor = self.for_reverse(divisor, anywhere, Kind::F64, out, &mut pops);
+                    let divisor = self.for_reverse(divisor, divisor_rev, Kind::F64, out, &mut pops);
                     quote!(#adj /= #divisor;)
                 }
                 Some(a) => {
@@ -1072,8 +1269,8 @@ impl Rev<'_> {
                         out,
                     );
                     out.fwd.push(quote!(#target = #q;));
-                    let da = self.for_reverse(quote!(#da), false, Kind::F64, out, &mut pops);
-                    let db = self.for_reverse(quote!(#db), false, Kind::F64, out, &mut pops);
+                    let da = self.for_reverse(quote!(#da), None, Kind::F64, out, &mut pops);
+                    let db = self.for_reverse(quote!(#db), None, Kind::F64, out, &mut pops);
                     quote!(#a += #adj * #db; #adj *= #da;)
                 }
             },
@@ -1089,40 +1286,66 @@ impl Rev<'_> {
             }
         };
         let pops = pops.iter().rev();
-        out.rev.push(quote!(#(#pops)* #rev));
+        out.rev.push(quote!(#(#pops)* #put_back #rev));
     }
 
-    fn store(
-        &mut self,
-        var: VarId,
-        index: &[Expr],
-        op: Option<BinOp>,
-        value: &Expr,
-        span: Span,
-        out: &mut Out,
-    ) {
+    fn store(&mut self, s: &Stmt, out: &mut Out) {
+        let Stmt::Store {
+            var,
+            index,
+            op,
+            value,
+            span,
+        } = s
+        else {
+            return;
+        };
+        let (var, op, span) = (*var, *op, *span);
         let v = &self.f.vars[var];
         let id = v.ident.clone();
         if !v.active {
-            let idx = index.iter().map(|i| self.p.expr(i, false));
             let e = self.p.expr(value, true);
             let o = match op {
                 None => quote!(=),
                 Some(op) => op.assign_tokens(),
             };
-            out.fwd.push(quote_spanned!(span=> #id #([#idx])* #o #e;));
+            if !self.plan.restore.contains(&addr(s)) {
+                let idx = index.iter().map(|i| self.p.expr(i, false));
+                out.fwd.push(quote_spanned!(span=> #id #([#idx])* #o #e;));
+                return;
+            }
+            // A constant array that the reverse sweep reads again: put the element back.
+            let mut pops = Vec::new();
+            let (fwd_idx, rev_idx) = self.indices(index, out, &mut pops);
+            let old = self.fresh("r");
+            out.fwd
+                .push(self.push(quote!(#id #([#fwd_idx])*), Kind::F64));
+            out.fwd
+                .push(quote_spanned!(span=> #id #([#fwd_idx])* #o #e;));
+            pops.insert(0, self.pop(&old, Kind::F64));
+            let pops = pops.iter().rev();
+            out.rev.push(quote!(#(#pops)* #id #([#rev_idx])* = #old;));
             return;
         }
+        // The value first: its adjoint statements run after the store's, so the indices the
+        // store records must be above the value's on the tape.
+        let val = self.lin(value, None, out);
         let mut pops = Vec::new();
         let (fwd_idx, rev_idx) = self.indices(index, out, &mut pops);
         let adj = self.var_adj(var);
+        let restore = self
+            .plan
+            .restore
+            .contains(&addr(s))
+            .then(|| quote!(#id #([#rev_idx])*));
         self.update(
             quote!(#id #([#fwd_idx])*),
             quote!(#adj #([#rev_idx])*),
             op,
-            value,
+            val,
             span,
             pops,
+            restore,
             out,
         );
     }
@@ -1138,7 +1361,7 @@ impl Rev<'_> {
         let mut rev = Vec::new();
         for i in index {
             let e = self.p.expr(i, false);
-            if self.recomputable_expr(i) {
+            if self.mirror_expr(i) {
                 fwd.push(e.clone());
                 rev.push(e);
             } else {
@@ -1146,7 +1369,7 @@ impl Rev<'_> {
                 out.fwd.push(quote!(let #ix: usize = #e;));
                 if self.loop_level() > 0 {
                     fwd.push(quote!(#ix));
-                    rev.push(self.for_reverse(quote!(#ix), false, Kind::Usize, out, pops));
+                    rev.push(self.for_reverse(quote!(#ix), None, Kind::Usize, out, pops));
                 } else if self.depth > 0 {
                     let h = self.fresh("ix");
                     self.hoisted.push(quote!(let mut #h: usize = 0;));
@@ -1180,39 +1403,31 @@ impl Rev<'_> {
                 | ExprKind::Call { .. } => now,
                 _ => quote!((#now)),
             };
-            let (stable, anywhere) = match &e.kind {
-                ExprKind::Lit(_) | ExprKind::Path(_) => (true, true),
-                ExprKind::Var(v) => {
-                    let stable = !is_storage(&vars[*v]);
-                    let outside_loops = self.var_level.get(v).copied().unwrap_or(0) == 0;
-                    (
-                        stable,
-                        stable && (outside_loops || self.recomputable.contains(v)),
-                    )
-                }
+            let stable = match &e.kind {
+                ExprKind::Lit(_) | ExprKind::Path(_) => true,
+                ExprKind::Var(v) => !is_storage(&vars[*v]),
                 ExprKind::Index { var, index } => {
-                    let immutable = !vars[*var].mutable;
-                    let rec = immutable
+                    !vars[*var].mutable
                         && self.recomputable.contains(var)
-                        && index.iter().all(|i| self.recomputable_expr(i));
-                    (rec, rec)
+                        && index.iter().all(|i| self.recomputable_expr(i))
                 }
-                _ => (false, false),
+                _ => false,
             };
+            let rev = self.rereadable(e).then(|| now.clone());
             if let Some(n) = name {
                 let id = vars[n].ident.clone();
                 self.define_f64(&id, now, out);
                 return Val {
                     now: quote!(#id),
                     stable: Some(quote!(#id)),
-                    anywhere: self.loop_level() == 0,
+                    rev: rev.or_else(|| (self.loop_level() == 0).then(|| quote!(#id))),
                     adj: None,
                 };
             }
             return Val {
                 stable: stable.then(|| now.clone()),
                 now,
-                anywhere,
+                rev,
                 adj: None,
             };
         }
@@ -1233,7 +1448,7 @@ impl Rev<'_> {
                     return Val {
                         now: quote!(#id),
                         stable: stable.then(|| quote!(#id)),
-                        anywhere: stable && outside_loops,
+                        rev: (stable && outside_loops).then(|| quote!(#id)),
                         adj: Some(adj),
                     };
                 }
@@ -1242,10 +1457,10 @@ impl Rev<'_> {
                 (t, a)
             }
         };
-        let result = Val {
+        let mut result = Val {
             now: quote!(#res),
             stable: Some(quote!(#res)),
-            anywhere: self.loop_level() == 0,
+            rev: (self.loop_level() == 0).then(|| quote!(#res)),
             adj: Some(res_adj.clone()),
         };
         let mut pops = Vec::new();
@@ -1278,6 +1493,20 @@ impl Rev<'_> {
                     }
                 });
                 quote!(#aa #ba)
+            }
+            ExprKind::Binary(BinOp::Mul, x, y) if self.same_value(x, y) => {
+                // `x * x`: one operand, one value for the reverse sweep.
+                let a = self.lin(x, None, out);
+                let sa = a.adj.is_some().then(|| self.stabilize(&a, out));
+                let an = &a.now;
+                self.define_f64(&res, quote_spanned!(span=> #an * #an), out);
+                match (&a.adj, sa) {
+                    (Some(aa), Some((v, r))) => {
+                        let v = self.for_reverse(v, r, Kind::F64, out, &mut pops);
+                        quote!(#aa += #res_adj * (2.0 * #v);)
+                    }
+                    _ => quote!(),
+                }
             }
             ExprKind::Binary(BinOp::Mul, x, y) => {
                 let a = self.lin(x, None, out);
@@ -1338,6 +1567,9 @@ impl Rev<'_> {
                 let arr = vars[*var].ident.clone();
                 let (fwd_idx, rev_idx) = self.indices(index, out, &mut pops);
                 self.define_f64(&res, quote!(#arr #([#fwd_idx])*), out);
+                if self.loop_level() > 0 && self.rereadable(e) {
+                    result.rev = Some(quote!(#arr #([#rev_idx])*));
+                }
                 let adj = self.var_adj(*var);
                 quote!(#adj #([#rev_idx])* += #res_adj;)
             }
@@ -1390,7 +1622,7 @@ impl Rev<'_> {
         let mut rev = Vec::new();
         for (a, d) in args.iter().zip(&partials) {
             if let (Some(aa), Some(d)) = (&a.adj, d) {
-                let d = self.for_reverse(quote!(#d), false, Kind::F64, out, pops);
+                let d = self.for_reverse(quote!(#d), None, Kind::F64, out, pops);
                 rev.push(quote!(#aa += #res_adj * #d;));
             }
         }
