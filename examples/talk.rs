@@ -1,4 +1,11 @@
-//! The talk's formulation of hyper-stacked gradient descent, side by side with the driver.
+//! The talk, in two parts.
+//!
+//! **Part 1, the walk-through of automatic differentiation**, on code `#[differentiate]` turns into
+//! derivatives at compile time: `f(x) = 3x² + 4` and its derivative `6x` (forward and reverse mode),
+//! `x·y` with partials `[5, 3]` at `(3, 5)` and its backpropagator, and the linear model `a·x` fitted by
+//! gradient descent. See the generated code with `cargo expand --example talk` (cargo-expand).
+//!
+//! **Part 2, hyper-stacked gradient descent as the talk writes it**, side by side with the driver.
 //!
 //! The model is `a·x`, the loss the mean of `(a·x_i − y_i)²`. The talk keeps the weight `a`, its step size `η`
 //! and η's step size `κ` as dual numbers with one tangent slot each — here one `Dual<f64, 3>` per value,
@@ -15,8 +22,28 @@
 //!
 //!     cargo run --release --example talk
 
+use autodiff::differentiate;
 use autodiff::optim::{Sgd, Stack};
 use autodiff::{Dual, Real};
+
+/// The talk's first example: f(x) = 3x² + 4, whose derivative is 6x.
+#[differentiate]
+fn f(x: f64) -> f64 {
+    3.0 * x * x + 4.0
+}
+
+/// Two inputs: the partial derivatives of x·y at (3, 5) are [5, 3].
+#[differentiate]
+fn mul(x: f64, y: f64) -> f64 {
+    x * y
+}
+
+/// The squared error of the linear model a·x on one sample.
+#[differentiate]
+fn squared_error(a: f64, #[constant] x: f64, #[constant] y: f64) -> f64 {
+    let e = a * x - y;
+    e * e
+}
 
 /// `mean_i (a·x_i − y_i)²`, generic so the same code runs on `f64` and on dual numbers.
 fn loss<T: Real>(a: T, xs: &[f64], ys: &[f64]) -> T {
@@ -32,6 +59,56 @@ fn loss<T: Real>(a: T, xs: &[f64], ys: &[f64]) -> T {
 }
 
 fn main() {
+    walkthrough();
+    println!();
+    hyperstep();
+}
+
+/// Part 1: the walk-through.
+fn walkthrough() {
+    println!("f(x) = 3x² + 4");
+    for x in [0.0, 1.0, 2.5] {
+        let (value, [slope]) = f_grad(x);
+        let (_, tangent) = f_jvp(x, 1.0);
+        println!(
+            "  x = {x:4}: f = {value:7.3}, f' by reverse mode = {slope:6.3}, by forward mode = \
+             {tangent:6.3}, 6x = {:6.3}",
+            6.0 * x
+        );
+    }
+
+    let (value, partials) = mul_grad(3.0, 5.0);
+    println!("\nx·y at (3, 5) = {value}, partials {partials:?}");
+    let (_, back) = mul_vjp(3.0, 5.0);
+    println!(
+        "  the backpropagator maps a sensitivity of 2 to {:?} (without re-running x·y)",
+        back(2.0)
+    );
+
+    // Fit y = a·x by gradient descent on data generated with a = 2.
+    let data: Vec<(f64, f64)> = (1..=8)
+        .map(|i| (i as f64 / 4.0, 2.0 * i as f64 / 4.0))
+        .collect();
+    let mut a = 0.0;
+    let rate = 0.05;
+    println!("\nfitting y = a·x to data made with a = 2 (learning rate {rate}):");
+    for step in 0..=40 {
+        let mut loss = 0.0;
+        let mut grad = 0.0;
+        for &(x, y) in &data {
+            let (l, [g]) = squared_error_grad(a, x, y);
+            loss += l / data.len() as f64;
+            grad += g / data.len() as f64;
+        }
+        if step % 10 == 0 {
+            println!("  step {step:2}: a = {a:.6}, loss = {loss:.3e}");
+        }
+        a -= rate * grad;
+    }
+}
+
+/// Part 2: κ, η and a as dual numbers, next to the stack SGD(η) / SGD(κ) / SGD(c).
+fn hyperstep() {
     // 32 points on y = 2.5·x plus a little deterministic noise.
     let xs: Vec<f64> = (0..32).map(|i| (i as f64 + 0.5) / 32.0).collect();
     let ys: Vec<f64> = xs
