@@ -62,16 +62,23 @@ pub fn lower(
                 continue;
             }
         };
-        let ty = classify_type(&pt.ty);
+        let mut ty = classify_type(&pt.ty);
+        let mut hint = "";
+        if ty == Ty::FloatArray(2) && has_vec_rows(&pt.ty) {
+            // Rows of different lengths have no shape for the derivative buffer.
+            ty = Ty::Unknown;
+            hint = "; rows of a matrix go in one flat `&[f64]`, read as `w[i * n + j]`";
+        }
         if ty == Ty::Unknown {
             cx.errors.at(
                 &pt.ty,
                 format!(
                     "parameter `{}` has type `{}`, which `#[differentiate]` does not support: \
                      use `f64`, integers, `bool`, or float arrays taken by shared reference \
-                     (`&[f64]`, `&[[f64; N]]`, `&Vec<f64>`) or by value (`[f64; N]`)",
+                     (`&[f64]`, `&[[f64; N]]`, `&Vec<f64>`) or by value (`[f64; N]`){}",
                     ident,
-                    show(&pt.ty)
+                    show(&pt.ty),
+                    hint
                 ),
             );
             continue;
@@ -192,6 +199,25 @@ pub fn classify_type(ty: &syn::Type) -> Ty {
         },
         _ => Ty::Other,
     }
+}
+
+/// Whether a two-level array type has `Vec` rows (`&[Vec<f64>]`, `Vec<Vec<f64>>`).
+fn has_vec_rows(ty: &syn::Type) -> bool {
+    let elem = match ty {
+        syn::Type::Reference(r) => return has_vec_rows(&r.elem),
+        syn::Type::Paren(p) => return has_vec_rows(&p.elem),
+        syn::Type::Slice(sl) => &*sl.elem,
+        syn::Type::Array(a) => &*a.elem,
+        syn::Type::Path(tp) => match tp.path.segments.last().map(|l| &l.arguments) {
+            Some(syn::PathArguments::AngleBracketed(a)) => match a.args.first() {
+                Some(syn::GenericArgument::Type(t)) => t,
+                _ => return false,
+            },
+            _ => return false,
+        },
+        _ => return false,
+    };
+    matches!(elem, syn::Type::Path(tp) if tp.path.segments.last().is_some_and(|l| l.ident == "Vec"))
 }
 
 /// The type of an array whose elements have type `elem`.
