@@ -63,6 +63,54 @@
 //! `#[differentiate]` functions anywhere in the crate (reverse mode calls the callee's
 //! backpropagator; nothing is replayed).
 //!
+//! Loops and arrays: `for` over ranges (`0..n`, `..=`, `.rev()`, `.step_by(k)`) and over slices
+//! (`for &x in xs`, `.iter()`, `.enumerate()`, `.zip(..)`), `while`, `loop`, labelled
+//! `break`/`continue`, `return` inside loops; parameters `&[f64]`, `&Vec<f64>`, `[f64; N]`,
+//! `&[[f64; N]]`; local `[0.0; N]` and `vec![0.0; n]` written in place; `.iter().sum()` and
+//! `.iter().map(..).sum()`. After each differentiated array parameter, `_grad` takes a `&mut`
+//! buffer that it overwrites with the derivative, `_jvp` takes a tangent slice, and the
+//! backpropagator of `_vjp` adds into buffers:
+//!
+//! ```
+//! use autodiff::differentiate;
+//!
+//! #[differentiate]
+//! fn loss(w: &[f64], #[constant] x: &[f64], #[constant] y: &[f64]) -> f64 {
+//!     let mut sum = 0.0;
+//!     for i in 0..x.len() {
+//!         let e = w[0] * x[i] + w[1] - y[i];
+//!         sum += e * e;
+//!     }
+//!     sum / x.len() as f64
+//! }
+//!
+//! let (x, y) = ([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]);
+//! let mut dw = [0.0; 2];
+//! let value = loss_grad(&[2.0, 1.0], &mut dw, &x, &y);
+//! assert!(value.abs() < 1e-15 && dw[0].abs() < 1e-15 && dw[1].abs() < 1e-15);
+//! ```
+//!
+//! A derivative you supply replaces differentiating the body (for opaque or numerically
+//! delicate functions): `#[differentiate(partials = rule)]`, where `rule` is generic over
+//! [`Real`] and returns the value and the partial derivatives:
+//!
+//! ```
+//! use autodiff::{differentiate, Real};
+//!
+//! #[differentiate(partials = log1p_exp_partials)]
+//! fn log1p_exp(x: f64) -> f64 {
+//!     if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+//! }
+//!
+//! fn log1p_exp_partials<S: Real>(x: S) -> (S, [S; 1]) {
+//!     let value = if x > S::zero() { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() };
+//!     (value, [S::one() / (S::one() + (-x).exp())])
+//! }
+//!
+//! let (_, [d]) = log1p_exp_grad(800.0);
+//! assert_eq!(d, 1.0);
+//! ```
+//!
 //! Anything else is a compile error at the offending code, naming the construct and what to
 //! write instead; every such error in a function is reported in one build.
 //!
@@ -74,6 +122,12 @@
 //! statement per operation, in reverse order, accumulating each adjoint in a local `f64`, so a
 //! shared subexpression costs one adjoint and nothing is allocated. An `if` or `match` records
 //! the branch it took; the reverse sweep takes the same branch.
+//!
+//! Inside loops, values the reverse sweep needs are pushed on a tape and popped by the
+//! operation's adjoint. Loop indices, integers computed from them, counters (`k += step`) and
+//! array elements that no later write changes are computed or read again instead; for an array
+//! overwritten in every iteration, either its endangered reads or its overwritten elements are
+//! recorded, whichever is fewer. The README's "What a loop records" has the details.
 #![forbid(unsafe_code)]
 
 pub use autodiff_macro::differentiate;
