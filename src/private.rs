@@ -222,3 +222,86 @@ impl<const M: usize> Adjoint for Lanes<M> {
         Lanes(self.0.map(|x| x + 0.0))
     }
 }
+
+/// An all-zero value of the same shape: the adjoint buffer a pullback makes for an array
+/// argument whose caller has no derivative to collect.
+pub trait ZerosLike {
+    type Owned;
+    fn zeros_like(&self) -> Self::Owned;
+}
+
+impl ZerosLike for [f64] {
+    type Owned = Vec<f64>;
+    fn zeros_like(&self) -> Vec<f64> {
+        vec![0.0; self.len()]
+    }
+}
+
+impl ZerosLike for Vec<f64> {
+    type Owned = Vec<f64>;
+    fn zeros_like(&self) -> Vec<f64> {
+        vec![0.0; self.len()]
+    }
+}
+
+impl<const N: usize> ZerosLike for [f64; N] {
+    type Owned = [f64; N];
+    fn zeros_like(&self) -> [f64; N] {
+        [0.0; N]
+    }
+}
+
+impl<const N: usize> ZerosLike for [[f64; N]] {
+    type Owned = Vec<[f64; N]>;
+    fn zeros_like(&self) -> Vec<[f64; N]> {
+        vec![[0.0; N]; self.len()]
+    }
+}
+
+/// A caller's adjoint storage as the buffer type a callee's backpropagator takes
+/// (`&mut Vec<f64>` or `&mut [f64; N]` as `&mut [f64]`, and so on).
+pub trait IntoBuffer<'a, B> {
+    fn into_buffer(self) -> B;
+}
+
+impl<'a> IntoBuffer<'a, &'a mut [f64]> for &'a mut [f64] {
+    fn into_buffer(self) -> &'a mut [f64] {
+        self
+    }
+}
+
+impl<'a> IntoBuffer<'a, &'a mut [f64]> for &'a mut Vec<f64> {
+    fn into_buffer(self) -> &'a mut [f64] {
+        self
+    }
+}
+
+impl<'a, const N: usize> IntoBuffer<'a, &'a mut [f64]> for &'a mut [f64; N] {
+    fn into_buffer(self) -> &'a mut [f64] {
+        self
+    }
+}
+
+impl<'a, const N: usize> IntoBuffer<'a, &'a mut [f64; N]> for &'a mut [f64; N] {
+    fn into_buffer(self) -> &'a mut [f64; N] {
+        self
+    }
+}
+
+impl<'a, const N: usize> IntoBuffer<'a, &'a mut [[f64; N]]> for &'a mut [[f64; N]] {
+    fn into_buffer(self) -> &'a mut [[f64; N]] {
+        self
+    }
+}
+
+impl<'a, const N: usize> IntoBuffer<'a, &'a mut [[f64; N]]> for &'a mut Vec<[f64; N]> {
+    fn into_buffer(self) -> &'a mut [[f64; N]] {
+        self
+    }
+}
+
+/// A constant `f64` array as the element type a callee's parameter takes, in the version over
+/// dual numbers (`S`, or `f64` for a constant parameter).
+pub fn lift_slice<T: crate::Real>(values: &[f64]) -> Vec<T> {
+    values.iter().map(|&v| T::from_f64(v)).collect()
+}

@@ -438,3 +438,48 @@ fn recorded_indices_and_per_iteration_arrays() {
         |w, dw| scattered_jvp(w, dw, 6).1,
     );
 }
+
+// ------------------------------------------------------------------ calls with array arguments
+
+#[differentiate]
+fn dot(a: &[f64], #[constant] b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+#[differentiate]
+fn weighted_norm(v: &[f64], w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += w[i] * v[i] * v[i];
+    }
+    s.sqrt()
+}
+
+/// Array arguments in every form: a parameter (`w`), a range of it (`&w[..]`), a constant
+/// slice and a range of one, and a constant array where the callee differentiates its
+/// parameter (the callee then collects into a scratch buffer of its own).
+#[differentiate]
+fn calls_with_arrays(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let n = x.len();
+    let first = dot(&w[0..n], x);
+    let half = dot(&w[0..n / 2], &x[0..n / 2]);
+    let hidden = weighted_norm(&w[n..2 * n], x);
+    let whole = weighted_norm(x, w);
+    first * half + hidden * whole
+}
+
+#[test]
+fn calls_pass_array_adjoints_to_the_callee() {
+    let w = [0.3, -0.5, 0.8, 0.1, 0.6, 0.9, 0.4, 0.7];
+    let x = [1.0, 0.5, -0.7, 0.2];
+    check_slice_function(
+        &w,
+        |w| calls_with_arrays(w, &x),
+        |w, g| calls_with_arrays_grad(w, g, &x),
+        |w, dw| calls_with_arrays_jvp(w, dw, &x).1,
+    );
+}

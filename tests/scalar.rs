@@ -81,6 +81,34 @@ fn bindings_plain(x: f64, y: f64) -> f64 {
     (x2 + d) % 7.0 + std::f64::consts::PI * x2
 }
 
+/// Tuple `let`s: written-out values, mutable names, a written tuple type, both `sin_cos` forms.
+#[differentiate]
+fn tuple_lets(x: f64, y: f64) -> f64 {
+    let (a, mut b) = (x * y, y - x);
+    b *= a;
+    let (s, c) = x.sin_cos();
+    let (s2, c2): (f64, f64) = f64::sin_cos(y);
+    let (p, _, q) = (s * c2, 0.0, c * s2);
+    a + b + p - q
+}
+
+#[test]
+fn tuple_lets_are_one_let_per_name() {
+    let plain = |x: f64, y: f64| {
+        let a = x * y;
+        let b = (y - x) * a;
+        a + b + x.sin() * y.cos() - x.cos() * y.sin()
+    };
+    for (x, y) in [(0.7, 1.3), (-1.1, 2.5)] {
+        let (v, g) = tuple_lets_grad(x, y);
+        assert_close(v, plain(x, y), 1e-15);
+        let num = numeric_gradient(|p| plain(p[0], p[1]), [x, y]);
+        assert_all_close(&g, &num, NUMERIC);
+        let (_, dx) = tuple_lets_jvp(x, 1.0, y, 0.0);
+        assert_close(dx, g[0], MODES);
+    }
+}
+
 #[test]
 fn bindings_shadowing_and_compound_assignment() {
     for (x, y) in [(0.7, 1.3), (-1.1, 2.5), (2.0, -0.4)] {

@@ -175,14 +175,14 @@ fn vjp(f: &Function) -> Generated {
                 checks.push(quote!(::core::assert_eq!(#b.len(), #len, #msg, #b.len(), #len);));
                 buffers.push(quote!(#b: #ty));
                 buffer_tys.push(ty);
-                buffer_args.push(quote!(#b));
+                buffer_args.push(quote!(::core::option::Option::Some(#b)));
             }
             (true, false) => {
                 let g = mixed(&format!("__g{i}"));
                 slots.push(quote!(#g));
                 grads.push(g);
             }
-            (false, true) => {}
+            (false, true) => buffer_args.push(quote!(::core::option::Option::None)),
             (false, false) => slots.push(quote!(_)),
         }
     }

@@ -122,9 +122,12 @@ pub fn is_active(e: &Expr, vars: &[Var]) -> bool {
         ExprKind::Unary(UnOp::Neg, a) => is_active(a, vars),
         ExprKind::Unary(UnOp::Not, _) => false,
         ExprKind::Binary(op, a, b) => op.is_arith() && (is_active(a, vars) || is_active(b, vars)),
-        ExprKind::Rule { args, .. } | ExprKind::Call { args, .. } => {
-            args.iter().any(|a| is_active(a, vars))
-        }
+        ExprKind::Rule { args, .. } => args.iter().any(|a| is_active(a, vars)),
+        // A call is active through its float arguments and the arrays it is passed.
+        ExprKind::Call { args, .. } => args.iter().any(|a| {
+            is_active(a, vars)
+                || matches!(crate::reverse::array_argument(a, vars), Ok(Some((v, _))) if vars[v].active)
+        }),
         ExprKind::Cast(a, ty) => crate::lower::classify_type(ty) == Ty::Float && is_active(a, vars),
         ExprKind::Index { var, .. } => vars[*var].active,
         ExprKind::ArrayNew { elem, .. } => is_active(elem, vars),
@@ -439,7 +442,50 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
             check_expr(len, vars, errors);
         }
         ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => check_expr(a, vars, errors),
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| check_expr(a, vars, errors)),
+        ExprKind::Call { args, .. } => {
+            let mut passed = Vec::new();
+            for a in args {
+                if let Ok(Some((v, _))) = crate::reverse::array_argument(a, vars) {
+                    if vars[v].active && passed.contains(&v) {
+                        errors.range(
+                            a.span,
+                            a.end,
+                            format!(
+                                "`{}` is passed to this call twice, and both would collect its \
+                                 derivative: pass it once, or copy it into a second parameter",
+                                vars[v].user_name
+                            ),
+                        );
+                    }
+                    passed.push(v);
+                }
+                match crate::reverse::array_argument(a, vars) {
+                    // `w`, `&w`, `&w[a..b]` of a parameter: the callee's backpropagator gets a
+                    // buffer. A local array would have to outlive the function, inside the
+                    // callee's backpropagator.
+                    Ok(Some((v, _))) if !matches!(vars[v].kind, VarKind::Param { .. }) => errors
+                        .range(
+                            a.span,
+                            a.end,
+                            format!(
+                                "the local array `{}` cannot be passed to a `#[differentiate]` \
+                                 function (its backpropagator would outlive it): pass a \
+                                 parameter array or a range of one, or write the callee's loop \
+                                 here",
+                                vars[v].user_name
+                            ),
+                        ),
+                    Ok(Some(_)) => {}
+                    Ok(None) => check_expr(a, vars, errors),
+                    Err(()) => errors.range(
+                        a.span,
+                        a.end,
+                        "pass an array to a `#[differentiate]` function as `w`, `&w` or \
+                         `&w[a..b]`",
+                    ),
+                }
+            }
+        }
         ExprKind::Binary(_, a, b) => {
             check_expr(a, vars, errors);
             check_expr(b, vars, errors);

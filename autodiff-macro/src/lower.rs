@@ -201,6 +201,30 @@ pub fn classify_type(ty: &syn::Type) -> Ty {
     }
 }
 
+/// The names a pattern binds, with their mutability.
+fn pattern_idents(pat: &Pat, out: &mut Vec<(Ident, bool)>) {
+    match pat {
+        Pat::Ident(pi) => out.push((pi.ident.clone(), pi.mutability.is_some())),
+        Pat::Type(pt) => pattern_idents(&pt.pat, out),
+        Pat::Paren(p) => pattern_idents(&p.pat, out),
+        Pat::Reference(r) => pattern_idents(&r.pat, out),
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pattern_idents(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pattern_idents(p, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| pattern_idents(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pattern_idents(&f.pat, out)),
+        _ => {}
+    }
+}
+
+/// Whether `tokens` contain one of the identifiers `names`.
+fn mentions(tokens: TokenStream, names: &[String]) -> bool {
+    tokens.into_iter().any(|t| match t {
+        TokenTree::Ident(i) => names.iter().any(|n| i == n),
+        TokenTree::Group(g) => mentions(g.stream(), names),
+        _ => false,
+    })
+}
+
 /// Whether a two-level array type has `Vec` rows (`&[Vec<f64>]`, `Vec<Vec<f64>>`).
 fn has_vec_rows(ty: &syn::Type) -> bool {
     let elem = match ty {
@@ -479,12 +503,29 @@ impl Lowering<'_> {
                 }
                 return;
             }
+            Pat::Tuple(tuple) if self.lower_tuple_let(local, tuple, written_ty.as_ref(), out) => {
+                return;
+            }
             other => {
-                self.errors.at(
-                    &other,
-                    "destructuring `let` is not supported in a `#[differentiate]` function: bind \
-                     each value with its own `let`",
+                let written_out = matches!(
+                    (other, local.init.as_ref().map(|i| strip_parens(&i.expr))),
+                    (Pat::Tuple(p), Some(syn::Expr::Tuple(t))) if p.elems.len() == t.elems.len()
                 );
+                let msg = if written_out {
+                    "a value of this tuple `let` reads a name the pattern binds \
+                     (`let (a, b) = (b, a);`): give the new values other names"
+                } else {
+                    "destructuring `let` is supported for a tuple of values written out \
+                     (`let (a, b) = (x, y);`) and for `sin_cos`; otherwise bind each value with \
+                     its own `let`"
+                };
+                self.errors.at(&other, msg);
+                // Declare the names anyway, so that their uses do not add errors.
+                let mut names = Vec::new();
+                pattern_idents(other, &mut names);
+                for (ident, mutable) in names {
+                    self.declare(&ident, Ty::Unknown, None, mutable, VarKind::Local);
+                }
                 return;
             }
         };
@@ -520,6 +561,83 @@ impl Lowering<'_> {
             None => out.push(Stmt::Let { var, init: None }),
         }
         self.bind(var);
+    }
+
+    /// `let (a, mut b) = (x, y);` and `let (s, c) = x.sin_cos();` as one `let` per name.
+    /// Returns false (nothing lowered) for other forms, and when a value mentions a name the
+    /// pattern binds (`let (a, b) = (b, a);`), which one `let` after another would change.
+    fn lower_tuple_let(
+        &mut self,
+        local: &syn::Local,
+        tuple: &syn::PatTuple,
+        written_ty: Option<&syn::Type>,
+        out: &mut Block,
+    ) -> bool {
+        let Some(init) = &local.init else {
+            return false;
+        };
+        let arity = tuple.elems.len();
+        let values: Vec<syn::Expr> = match strip_parens(&init.expr) {
+            syn::Expr::Tuple(t) if t.elems.len() == arity => t.elems.iter().cloned().collect(),
+            syn::Expr::MethodCall(m)
+                if m.method == "sin_cos" && m.args.is_empty() && arity == 2 =>
+            {
+                let r = &m.receiver;
+                vec![syn::parse_quote!((#r).sin()), syn::parse_quote!((#r).cos())]
+            }
+            syn::Expr::Call(c)
+                if arity == 2
+                    && c.args.len() == 1
+                    && matches!(&*c.func, syn::Expr::Path(p)
+                        if p.path.segments.len() == 2
+                            && p.path.segments[0].ident == "f64"
+                            && p.path.segments[1].ident == "sin_cos") =>
+            {
+                let a = &c.args[0];
+                vec![
+                    syn::parse_quote!(f64::sin(#a)),
+                    syn::parse_quote!(f64::cos(#a)),
+                ]
+            }
+            _ => return false,
+        };
+        let types: Vec<Option<syn::Type>> = match written_ty {
+            None => vec![None; arity],
+            Some(syn::Type::Tuple(t)) if t.elems.len() == arity => {
+                t.elems.iter().cloned().map(Some).collect()
+            }
+            Some(_) => return false,
+        };
+        let mut names = Vec::new();
+        pattern_idents(&Pat::Tuple(tuple.clone()), &mut names);
+        let names: Vec<String> = names.iter().map(|(i, _)| i.to_string()).collect();
+        if values.iter().any(|v| mentions(v.to_token_stream(), &names)) {
+            return false;
+        }
+        for ((pat, value), ty) in tuple.elems.iter().zip(values).zip(types) {
+            let pat = match ty {
+                Some(ty) => Pat::Type(syn::PatType {
+                    attrs: Vec::new(),
+                    pat: Box::new(pat.clone()),
+                    colon_token: Default::default(),
+                    ty: Box::new(ty),
+                }),
+                None => pat.clone(),
+            };
+            let one = syn::Local {
+                attrs: Vec::new(),
+                let_token: local.let_token,
+                pat,
+                init: Some(syn::LocalInit {
+                    eq_token: init.eq_token,
+                    expr: Box::new(value),
+                    diverge: None,
+                }),
+                semi_token: local.semi_token,
+            };
+            self.lower_local(&one, out);
+        }
+        true
     }
 
     /// A statement that is an expression: assignment, `if`, `match`, block, `return`, or a call

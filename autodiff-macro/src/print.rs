@@ -69,7 +69,12 @@ impl Printer<'_> {
 
     /// A call goes to the `_generic` sibling when a derivative flows through it.
     fn call_is_generic(&self, args: &[Expr]) -> bool {
-        self.generic() && args.iter().any(|a| is_active(a, self.vars))
+        self.generic()
+            && args.iter().any(|a| {
+                is_active(a, self.vars)
+                    || matches!(crate::reverse::array_argument(a, self.vars),
+                        Ok(Some((v, _))) if self.vars[v].active)
+            })
     }
 
     /// Prints `e`. `float` says the context needs a float (an `S` in generic mode).
@@ -148,7 +153,19 @@ impl Printer<'_> {
                     let callee = sibling_path(path, "", "_generic");
                     let args = args.iter().map(|a| {
                         let f = type_of(a, self.vars) == Ty::Float;
-                        self.expr(a, f)
+                        let printed = self.expr(a, f);
+                        match crate::reverse::array_argument(a, self.vars) {
+                            // An array of `f64` where the callee may take `S`s: a copy as
+                            // whichever the callee's parameter is.
+                            Ok(Some((v, _)))
+                                if !self.vars[v].active
+                                    && self.vars[v].ty == Ty::FloatArray(1)
+                                    && matches!(self.vars[v].kind, VarKind::Param { .. }) =>
+                            {
+                                quote!(&*::autodiff::__private::lift_slice(&(#printed)[..]))
+                            }
+                            _ => printed,
+                        }
                     });
                     quote_spanned!(span=> #callee(#(#args),*))
                 } else if self.generic() {

@@ -130,6 +130,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     let mut outputs = Vec::new();
     let mut out_tys = Vec::new();
     let mut buffer_params = Vec::new();
+    let mut buffer_unwraps = Vec::new();
     let mut declared = HashSet::new();
     for param in &f.params {
         let v = &f.vars[param.var];
@@ -143,9 +144,29 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         let a = rev.var_adj(param.var);
         match (differentiated, v.ty) {
             (true, Ty::FloatArray(_)) => {
+                // The caller's buffer, or zeros here when the caller has nothing to collect.
                 declared.insert(a.to_string());
                 let ty = shadow_type(&param.ty, true);
-                buffer_params.push(quote!(#a: #ty));
+                buffer_params.push(quote!(#a: ::core::option::Option<#ty>));
+                let id = &v.ident;
+                let scratch = mixed(&format!("__scratch{}", buffer_params.len()));
+                buffer_unwraps.push(quote! {
+                    let mut #scratch;
+                    let #a: #ty = match #a {
+                        ::core::option::Option::Some(buffer) => buffer,
+                        ::core::option::Option::None => {
+                            #scratch = {
+                                use ::autodiff::__private::ZerosLike as _;
+                                #id.zeros_like()
+                            };
+                            ::autodiff::__private::IntoBuffer::into_buffer(&mut #scratch)
+                        }
+                    };
+                });
+            }
+            (false, Ty::FloatArray(_)) => {
+                let ty = shadow_type(&param.ty, true);
+                buffer_params.push(quote!(_: ::core::option::Option<#ty>));
             }
             (true, _) => {
                 declared.insert(a.to_string());
@@ -158,7 +179,6 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
                 });
                 out_tys.push(adj_scalar.clone());
             }
-            (false, Ty::FloatArray(_)) => {}
             (false, _) => {
                 outputs.push(quote!(::autodiff::__private::Constant));
                 out_tys.push(quote!(::autodiff::__private::Constant));
@@ -199,11 +219,16 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             (quote!([#(#ret_adjs),*]), quote!([#adj_scalar; #n]))
         }
     };
+    // One optional buffer per array parameter, differentiated or not, so that a caller can
+    // pass buffers by position without knowing which parameters are `#[constant]`.
     let buffer_tys: Vec<TokenStream> = f
         .params
         .iter()
-        .filter(|p| is_differentiated_array(f, p))
-        .map(|p| shadow_type(&p.ty, true))
+        .filter(|p| matches!(f.vars[p.var].ty, Ty::FloatArray(_)))
+        .map(|p| {
+            let ty = shadow_type(&p.ty, true);
+            quote!(::core::option::Option<#ty>)
+        })
         .collect();
     let name = format_ident!("__{}_pullback", f.name);
     let vis = &f.vis;
@@ -247,6 +272,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             #(#hoisted)*
             #(#fwd)*
             (#value, move |#adj_pat: #adj_ty, #(#buffer_params),*| {
+                #(#buffer_unwraps)*
                 #(#cursors)*
                 #(#rev_locals)*
                 #(#adj_decls)*
@@ -291,18 +317,6 @@ fn custom_pullback(f: &Function) -> TokenStream {
             #body
         }
     }
-}
-
-pub fn is_differentiated_array(f: &Function, p: &Param) -> bool {
-    let v = &f.vars[p.var];
-    matches!(v.ty, Ty::FloatArray(_))
-        && matches!(
-            v.kind,
-            VarKind::Param {
-                differentiated: true,
-                ..
-            }
-        )
 }
 
 /// The type of the buffer that receives (or, `mutable: false`, supplies) the derivative of
@@ -1656,14 +1670,23 @@ impl Rev<'_> {
             })
             .collect();
         let value = quote_spanned!(span=> #callee(#(#arg_tokens),*));
-        let ds: Vec<Ident> = (0..args.len()).map(|_| self.fresh("d")).collect();
+        // Array arguments get buffers; the backpropagator returns one value per other argument.
+        let buffers: Vec<Option<TokenStream>> = args.iter().map(|a| self.buffer_arg(a)).collect();
         let mut acc = Vec::new();
-        for ((v, d), a) in vals.iter().zip(&ds).zip(args) {
+        let mut ds = Vec::new();
+        for ((v, a), buffer) in vals.iter().zip(args).zip(&buffers) {
+            if buffer.is_some() {
+                continue;
+            }
+            let d = self.fresh("d");
             if let Some(Val { adj: Some(adj), .. }) = v {
                 acc.push(quote_spanned!(a.span=> ::autodiff::__private::Accumulate::accumulate(#d, &mut #adj);));
             }
+            ds.push(d);
         }
         let pat = ds.iter().map(|d| quote!(#d));
+        let buffers = buffers.into_iter().flatten();
+        let res_adj = quote!(#res_adj #(, #buffers)*);
         let back = self.fresh("back");
         if self.loop_level() > 0 {
             let (stack, cursor) = (self.fresh("backs"), self.fresh("bc"));
@@ -1696,6 +1719,69 @@ impl Rev<'_> {
                 }
             }
         }
+    }
+}
+
+/// An array passed to a call, as `w`, `&w` or `&w[a..b]`: the array, and the brackets of the
+/// range if there is one. `Err` for other expressions that mention an array (`&w[..]` of two
+/// arrays, `w.as_slice()`), `Ok(None)` for arguments without arrays.
+pub fn array_argument(
+    e: &Expr,
+    vars: &[Var],
+) -> Result<Option<(VarId, Option<proc_macro2::Group>)>, ()> {
+    use proc_macro2::TokenTree as T;
+    let is_array = |v: VarId| matches!(vars[v].ty, Ty::FloatArray(_));
+    match &e.kind {
+        ExprKind::Var(v) if is_array(*v) => Ok(Some((*v, None))),
+        ExprKind::Opaque { tokens, refs } => {
+            let arrays: Vec<VarId> = refs.iter().copied().filter(|&v| is_array(v)).collect();
+            let [array] = arrays.as_slice() else {
+                return if arrays.is_empty() { Ok(None) } else { Err(()) };
+            };
+            let t: Vec<T> = tokens.clone().into_iter().collect();
+            match t.as_slice() {
+                [T::Punct(p), T::Ident(i)] if p.as_char() == '&' && *i == vars[*array].ident => {
+                    Ok(Some((*array, None)))
+                }
+                [T::Punct(p), T::Ident(i), T::Group(g)]
+                    if p.as_char() == '&'
+                        && *i == vars[*array].ident
+                        && g.delimiter() == proc_macro2::Delimiter::Bracket =>
+                {
+                    Ok(Some((*array, Some(g.clone()))))
+                }
+                _ => Err(()),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+impl Rev<'_> {
+    /// The buffer a callee's backpropagator takes for an array argument (`None` for other
+    /// arguments): the caller's adjoint of that array, or `None` when it has none.
+    fn buffer_arg(&mut self, a: &Expr) -> Option<TokenStream> {
+        let f = self.f;
+        let (var, range) = match array_argument(a, &f.vars) {
+            Ok(Some(found)) => found,
+            Ok(None) => return None,
+            // Inference reports these.
+            Err(()) => return Some(quote!(::core::option::Option::None)),
+        };
+        let v = &f.vars[var];
+        if !v.active {
+            return Some(quote!(::core::option::Option::None));
+        }
+        // The adjoint of a parameter is a `&mut` buffer; of a local, an owned array.
+        let adj = self.var_adj(var);
+        let place = match (range, matches!(v.kind, VarKind::Param { .. })) {
+            (Some(g), _) => quote!(&mut #adj #g),
+            (None, true) => quote!(&mut *#adj),
+            (None, false) => quote!(&mut #adj),
+        };
+        Some(quote!(::core::option::Option::Some(
+            ::autodiff::__private::IntoBuffer::into_buffer(#place)
+        )))
     }
 }
 

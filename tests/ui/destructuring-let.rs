@@ -1,9 +1,22 @@
 use autodiff::differentiate;
 
 #[differentiate]
-fn f(x: f64) -> f64 {
-    let (a, b) = (x, 2.0 * x);
+fn swap(x: f64, y: f64) -> f64 {
+    // One `let` per name would change what `a` and `b` read; the names stay declared, so the
+    // uses below add no errors.
+    let (a, b) = (y, x);
+    let (b, a) = (a, b);
     a * b
+}
+
+#[differentiate]
+fn from_call(x: f64) -> f64 {
+    let (s, t) = pair(x);
+    s * t
+}
+
+fn pair(x: f64) -> (f64, f64) {
+    (x, 2.0 * x)
 }
 
 fn main() {}
