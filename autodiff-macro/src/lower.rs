@@ -1378,6 +1378,22 @@ impl Lowering<'_> {
                     }
                 }
             }
+            // Rows of a parameter matrix (a local's type is known only after inference, which
+            // reports it there).
+            if let Some(&v) = arrays
+                .iter()
+                .find(|&&v| self.vars[v].ty == Ty::FloatArray(2))
+            {
+                let name = &self.vars[v].user_name;
+                self.errors.at(
+                    e,
+                    format!(
+                        "iterating over the rows of `{name}` is not supported: index them with \
+                         `for i in 0..{name}.len()` and `{name}[i][j]`"
+                    ),
+                );
+                return None;
+            }
             return Some(Source::Elements { arrays, enumerate });
         }
         // Integers: a range, possibly reversed or stepped.
