@@ -483,3 +483,38 @@ fn calls_pass_array_adjoints_to_the_callee() {
         |w, dw| calls_with_arrays_jvp(w, dw, &x).1,
     );
 }
+
+// ------------------------------------------------------------------ reversed iteration
+
+/// `.iter().rev()` with both element patterns, a label and `continue` to it.
+#[differentiate]
+fn reversed(c: &[f64], x: f64) -> f64 {
+    let mut acc = 0.0;
+    for &ci in c.iter().rev() {
+        acc = acc * x + ci;
+    }
+    let mut s = 0.0;
+    'outer: for v in c.iter().rev() {
+        for &u in c.iter().rev() {
+            if u > 2.5 && *v < 1.5 {
+                continue 'outer;
+            }
+            s += *v * u * x;
+        }
+    }
+    acc + s
+}
+
+#[test]
+fn reversed_element_loops() {
+    let c = [1.0, 2.0, 3.0, -0.5];
+    let x = 0.7;
+    check_slice_function(
+        &c,
+        |c| reversed(c, x),
+        |c, g| reversed_grad(c, g, x).0,
+        |c, dc| reversed_jvp(c, dc, x, 0.0).1,
+    );
+    let (_, [dx]) = reversed_grad(&c, &mut [0.0; 4], x);
+    assert_close(dx, numeric_derivative(|x| reversed(&c, x), x), NUMERIC);
+}

@@ -201,6 +201,41 @@ pub fn classify_type(ty: &syn::Type) -> Ty {
     }
 }
 
+/// `for x in xs.iter().rev()` (or `for &x in ..`) as a loop over the indices backwards that
+/// reads the element first; `None` for other loops.
+fn reversed_elements(f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
+    let syn::Expr::MethodCall(rev) = strip_parens(&f.expr) else {
+        return None;
+    };
+    if rev.method != "rev" || !rev.args.is_empty() {
+        return None;
+    }
+    let syn::Expr::MethodCall(iter) = strip_parens(&rev.receiver) else {
+        return None;
+    };
+    if iter.method != "iter" || !iter.args.is_empty() {
+        return None;
+    }
+    let array = &iter.receiver;
+    let name = match strip_pat_type(&f.pat) {
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.clone(),
+        Pat::Reference(r) if r.mutability.is_none() => match &*r.pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.clone(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let index = Ident::new("__index_rev", Span::mixed_site());
+    let body = &f.body;
+    let label = &f.label;
+    Some(syn::parse_quote! {
+        #label for #index in (0..#array.len()).rev() {
+            let #name = #array[#index];
+            #body
+        }
+    })
+}
+
 /// The names a pattern binds, with their mutability.
 fn pattern_idents(pat: &Pat, out: &mut Vec<(Ident, bool)>) {
     match pat {
@@ -1254,6 +1289,10 @@ impl Lowering<'_> {
     }
 
     fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Block) {
+        if let Some(reversed) = reversed_elements(f) {
+            // `for x in xs.iter().rev()` is `for i in (0..xs.len()).rev() { let x = xs[i]; .. }`.
+            return self.lower_for(&reversed, out);
+        }
         let label = f.label.as_ref().map(|l| l.name.clone());
         let Some(source) = self.iteration_source(&f.expr, out) else {
             return;
