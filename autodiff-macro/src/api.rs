@@ -272,75 +272,68 @@ fn grad(f: &Function) -> Generated {
     }
 }
 
+/// The Jacobian: one reverse sweep whose adjoints carry one lane per output when the pullback
+/// is generic over its adjoint type, else one reverse sweep per output.
 fn jacobian(f: &Function) -> Generated {
-    let (decls, args) = params(f);
-    let n = lit(f.differentiated_params().len());
-    let m = lit(f.ret.len());
-    let name = format_ident!("{}_jacobian", f.name);
-    let vjp = format_ident!("{}_vjp", f.name);
-    let vis = &f.vis;
-    let rows = (0..f.ret.len()).map(|i| {
-        let unit = (0..f.ret.len()).map(|j| if i == j { quote!(1.0) } else { quote!(0.0) });
-        match f.ret {
-            RetShape::Tuple(_) => quote!(back((#(#unit,)*))),
-            _ => quote!(back([#(#unit),*])),
-        }
-    });
-    if crate::reverse::lanes_pullback(f) {
-        return jacobian_lanes(f);
-    }
-    let doc = format!(
-        "The {m}×{n} Jacobian of [`{}`]: row i is the gradient of output i, from one forward \
-         sweep and {m} reverse sweeps.",
-        f.name
-    );
-    Generated {
-        head: quote! {
-            #[doc = #doc]
-            #vis fn #name(#(#decls),*) -> [[f64; #n]; #m]
-        },
-        body: quote! {
-            let (_, back) = #vjp(#(#args),*);
-            [#(#rows),*]
-        },
-    }
-}
-
-/// The Jacobian from one reverse sweep whose adjoints carry one lane per output.
-fn jacobian_lanes(f: &Function) -> Generated {
     let (decls, args) = params(f);
     let outputs = f.ret.len();
     let n = lit(f.differentiated_params().len());
     let m = lit(outputs);
     let name = format_ident!("{}_jacobian", f.name);
-    let pullback = format_ident!("__{}_pullback", f.name);
     let vis = &f.vis;
-    let units = (0..outputs).map(|i| {
-        let i = lit(i);
-        quote!(::autodiff::__private::Lanes::unit(#i))
-    });
-    let sensitivity = match f.ret {
-        RetShape::Tuple(_) => quote!((#(#units,)*)),
-        _ => quote!([#(#units),*]),
-    };
-    let mut slots = Vec::new();
-    let mut columns = Vec::new();
-    for (i, p) in f.params.iter().enumerate() {
-        if is_differentiated(f, p) {
-            let g = mixed(&format!("__g{i}"));
-            slots.push(quote!(#g));
-            columns.push(g);
-        } else {
-            slots.push(quote!(_));
+    let (sweeps, body) = if crate::reverse::lanes_pullback(f) {
+        let pullback = format_ident!("__{}_pullback", f.name);
+        let units = (0..outputs).map(|i| {
+            let i = lit(i);
+            quote!(::autodiff::__private::Lanes::unit(#i))
+        });
+        let sensitivity = match f.ret {
+            RetShape::Tuple(_) => quote!((#(#units,)*)),
+            _ => quote!([#(#units),*]),
+        };
+        let mut slots = Vec::new();
+        let mut columns = Vec::new();
+        for (i, p) in f.params.iter().enumerate() {
+            if is_differentiated(f, p) {
+                let g = mixed(&format!("__g{i}"));
+                slots.push(quote!(#g));
+                columns.push(g);
+            } else {
+                slots.push(quote!(_));
+            }
         }
-    }
-    let rows = (0..outputs).map(|r| {
-        let r = lit(r);
-        quote!([#(#columns.0[#r]),*])
-    });
+        let rows = (0..outputs).map(|r| {
+            let r = lit(r);
+            quote!([#(#columns.0[#r]),*])
+        });
+        (
+            format!("one reverse sweep that carries the {m} output sensitivities together"),
+            quote! {
+                let (_, back) = #pullback::<::autodiff::__private::Lanes<#m>>(#(#args),*);
+                let (#(#slots,)*) = back(#sensitivity);
+                [#(#rows),*]
+            },
+        )
+    } else {
+        let vjp = format_ident!("{}_vjp", f.name);
+        let rows = (0..outputs).map(|i| {
+            let unit = (0..outputs).map(|j| if i == j { quote!(1.0) } else { quote!(0.0) });
+            match f.ret {
+                RetShape::Tuple(_) => quote!(back((#(#unit,)*))),
+                _ => quote!(back([#(#unit),*])),
+            }
+        });
+        (
+            format!("{m} reverse sweeps"),
+            quote! {
+                let (_, back) = #vjp(#(#args),*);
+                [#(#rows),*]
+            },
+        )
+    };
     let doc = format!(
         "The {m}×{n} Jacobian of [`{}`]: row i is the gradient of output i, from one forward \
-         sweep and one reverse sweep that carries the {m} output sensitivities together.",
+         sweep and {sweeps}.",
         f.name
     );
     Generated {
@@ -348,11 +341,7 @@ fn jacobian_lanes(f: &Function) -> Generated {
             #[doc = #doc]
             #vis fn #name(#(#decls),*) -> [[f64; #n]; #m]
         },
-        body: quote! {
-            let (_, back) = #pullback::<::autodiff::__private::Lanes<#m>>(#(#args),*);
-            let (#(#slots,)*) = back(#sensitivity);
-            [#(#rows),*]
-        },
+        body,
     }
 }
 

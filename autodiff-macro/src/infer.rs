@@ -126,7 +126,7 @@ pub fn is_active(e: &Expr, vars: &[Var]) -> bool {
         // A call is active through its float arguments and the arrays it is passed.
         ExprKind::Call { args, .. } => args.iter().any(|a| {
             is_active(a, vars)
-                || matches!(crate::reverse::array_argument(a, vars), Ok(Some((v, _))) if vars[v].active)
+                || matches!(array_argument(a, vars), Ok(Some((v, _))) if vars[v].active)
         }),
         ExprKind::Cast(a, ty) => crate::lower::classify_type(ty) == Ty::Float && is_active(a, vars),
         ExprKind::Index { var, .. } => vars[*var].active,
@@ -445,7 +445,7 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
         ExprKind::Call { args, .. } => {
             let mut passed = Vec::new();
             for a in args {
-                if let Ok(Some((v, _))) = crate::reverse::array_argument(a, vars) {
+                if let Ok(Some((v, _))) = array_argument(a, vars) {
                     if vars[v].active && passed.contains(&v) {
                         errors.range(
                             a.span,
@@ -459,7 +459,7 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
                     }
                     passed.push(v);
                 }
-                match crate::reverse::array_argument(a, vars) {
+                match array_argument(a, vars) {
                     // `w`, `&w`, `&w[a..b]` of a parameter: the callee's backpropagator gets a
                     // buffer. A local array would have to outlive the function, inside the
                     // callee's backpropagator.

@@ -360,3 +360,38 @@ pub enum ExprKind {
         refs: Vec<VarId>,
     },
 }
+
+/// An array passed to a call, as `w`, `&w` or `&w[a..b]`: the array, and the brackets of the
+/// range if there is one. `Err` for other expressions that mention an array (`&w[..]` of two
+/// arrays, `w.as_slice()`), `Ok(None)` for arguments without arrays.
+pub fn array_argument(
+    e: &Expr,
+    vars: &[Var],
+) -> Result<Option<(VarId, Option<proc_macro2::Group>)>, ()> {
+    use proc_macro2::TokenTree as T;
+    let is_array = |v: VarId| matches!(vars[v].ty, Ty::FloatArray(_));
+    match &e.kind {
+        ExprKind::Var(v) if is_array(*v) => Ok(Some((*v, None))),
+        ExprKind::Opaque { tokens, refs } => {
+            let arrays: Vec<VarId> = refs.iter().copied().filter(|&v| is_array(v)).collect();
+            let [array] = arrays.as_slice() else {
+                return if arrays.is_empty() { Ok(None) } else { Err(()) };
+            };
+            let t: Vec<T> = tokens.clone().into_iter().collect();
+            match t.as_slice() {
+                [T::Punct(p), T::Ident(i)] if p.as_char() == '&' && *i == vars[*array].ident => {
+                    Ok(Some((*array, None)))
+                }
+                [T::Punct(p), T::Ident(i), T::Group(g)]
+                    if p.as_char() == '&'
+                        && *i == vars[*array].ident
+                        && g.delimiter() == proc_macro2::Delimiter::Bracket =>
+                {
+                    Ok(Some((*array, Some(g.clone()))))
+                }
+                _ => Err(()),
+            }
+        }
+        _ => Ok(None),
+    }
+}

@@ -72,7 +72,7 @@ impl Printer<'_> {
         self.generic()
             && args.iter().any(|a| {
                 is_active(a, self.vars)
-                    || matches!(crate::reverse::array_argument(a, self.vars),
+                    || matches!(array_argument(a, self.vars),
                         Ok(Some((v, _))) if self.vars[v].active)
             })
     }
@@ -154,7 +154,7 @@ impl Printer<'_> {
                     let args = args.iter().map(|a| {
                         let f = type_of(a, self.vars) == Ty::Float;
                         let printed = self.expr(a, f);
-                        match crate::reverse::array_argument(a, self.vars) {
+                        match array_argument(a, self.vars) {
                             // An array of `f64` where the callee may take `S`s: a copy as
                             // whichever the callee's parameter is.
                             Ok(Some((v, _)))
