@@ -439,6 +439,120 @@ fn recorded_indices_and_per_iteration_arrays() {
     );
 }
 
+/// Arrays filled afresh at the start of each iteration. `v` and `u` are filled by one loop
+/// from data nothing changes: the reverse sweep fills them again rather than recording them.
+/// The other fills cannot be repeated there: `late` reads `h`, which the body changes
+/// afterwards; `prev` is read before its fill (the previous iteration's values); `grow` fills a
+/// range that changes; `scaled` uses a value computed in the iteration.
+#[differentiate]
+fn refilled(w: &[f64], #[constant] x: &[f64], n: usize) -> f64 {
+    let mut v = vec![0.0; n];
+    let mut u = vec![0.0; n];
+    let mut h = vec![0.0; n];
+    let mut late = vec![0.0; n];
+    let mut prev = vec![0.0; n];
+    let mut grow = vec![0.0; n];
+    let mut scaled = vec![0.0; n];
+    let mut s = 0.0;
+    for i in 0..n {
+        s += prev[i] * w[i];
+        for j in 0..n {
+            v[j] = x[(i + j) % n] - w[j];
+            u[j] = (w[j] * x[j]).sin();
+        }
+        for j in 0..n {
+            late[j] = h[j] * w[i];
+            prev[j] = v[j] * w[i];
+        }
+        for j in 0..=i {
+            grow[j] = w[j] * w[i];
+        }
+        let wi = w[i] * 2.0;
+        for j in 0..n {
+            scaled[j] = wi * x[j];
+        }
+        for j in 0..n {
+            h[j] += v[j] * u[j];
+            s += v[j] * u[j] * late[j] + grow[j] * scaled[j] * v[j];
+        }
+    }
+    s
+}
+
+/// A fill after a `continue`, in a `while` loop.
+#[differentiate]
+fn refilled_after_exit(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let n = w.len();
+    let mut t = vec![0.0; n];
+    let mut s = 0.0;
+    let mut k = 0;
+    while k < n {
+        k += 1;
+        if w[k - 1] < 0.0 {
+            continue;
+        }
+        for j in 0..n {
+            t[j] = (w[j] * x[j]).cos() * w[n - 1 - j];
+        }
+        s += t[k - 1] * t[k - 1] * w[k - 1];
+    }
+    s
+}
+
+/// Elements that an inner loop reads without moving (`v[col]` in the `row` and `while` loops):
+/// the reverse sweep sums their adjoints in a local. `y[0]` is read at a fixed element too but
+/// also written in the loop, so its adjoint goes to the array directly.
+#[differentiate]
+fn fixed_elements(w: &[f64], #[constant] x: &[f64], n: usize) -> f64 {
+    let mut v = vec![0.0; n];
+    let mut y = vec![0.0; n];
+    for j in 0..n {
+        v[j] = w[j] * x[j];
+    }
+    let mut k = 0;
+    let mut s = 0.0;
+    for col in 0..n {
+        for row in col + 1..n {
+            y[row] += x[k % n] * v[col] * v[col] + y[0] * w[row];
+            k += 1;
+        }
+        let t = v[col];
+        let mut m = 0;
+        while m < 2 {
+            s += v[col] * t * w[m];
+            m += 1;
+        }
+    }
+    for j in 0..n {
+        s += y[j] * y[j];
+    }
+    s
+}
+
+#[test]
+fn arrays_filled_in_each_iteration_and_fixed_elements() {
+    let w = [0.3, -0.5, 0.8, 0.1, -0.2];
+    let x = [1.0, 0.5, -0.7, 0.2, 0.9];
+    check_slice_function(
+        &w,
+        |w| refilled(w, &x, 5),
+        |w, g| refilled_grad(w, g, &x, 5),
+        |w, dw| refilled_jvp(w, dw, &x, 5).1,
+    );
+    check_slice_function(
+        &w,
+        |w| fixed_elements(w, &x, 5),
+        |w, g| fixed_elements_grad(w, g, &x, 5),
+        |w, dw| fixed_elements_jvp(w, dw, &x, 5).1,
+    );
+    check_slice_function(
+        &w,
+        |w| refilled_after_exit(w, &x),
+        |w, g| refilled_after_exit_grad(w, g, &x),
+        |w, dw| refilled_after_exit_jvp(w, dw, &x).1,
+    );
+}
+
 // ------------------------------------------------------------------ calls with array arguments
 
 #[differentiate]

@@ -181,6 +181,14 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
                 None => quote!(=),
                 Some(op) => op.assign_tokens(),
             };
+            let mut refs = Vec::new();
+            crate::lower::collect_refs(value, &mut refs);
+            if op.is_some() && refs.contains(var) {
+                // `h[j] += h[j - 1] * a`: over a scalar type that is not primitive, `+=` borrows
+                // the element before the value is computed, so compute it first.
+                let v = proc_macro2::Ident::new("__value", proc_macro2::Span::mixed_site());
+                return quote!({ let #v = #e; #id #([#idx])* #o #v; });
+            }
             quote!(#id #([#idx])* #o #e;)
         }
         Stmt::Loop { kind, body, label } => {

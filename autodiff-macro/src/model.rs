@@ -395,3 +395,75 @@ pub fn array_argument(
         _ => Ok(None),
     }
 }
+
+/// Calls `f` on `e` and on each expression inside it, outermost first.
+pub fn each_expr<'a>(e: &'a Expr, f: &mut impl FnMut(&'a Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => each_expr(a, f),
+        ExprKind::Binary(_, a, b) => {
+            each_expr(a, f);
+            each_expr(b, f);
+        }
+        ExprKind::Rule { args, int_arg, .. } => {
+            args.iter().for_each(|a| each_expr(a, f));
+            if let Some(i) = int_arg {
+                each_expr(i, f);
+            }
+        }
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| each_expr(a, f)),
+        ExprKind::Index { index, .. } => index.iter().for_each(|i| each_expr(i, f)),
+        ExprKind::ArrayNew { elem, len, .. } => {
+            each_expr(elem, f);
+            each_expr(len, f);
+        }
+        ExprKind::Lit(_) | ExprKind::Var(_) | ExprKind::Path(_) | ExprKind::Opaque { .. } => {}
+    }
+}
+
+/// Calls `f` on each statement of `b` and of the blocks nested in it, outermost first.
+pub fn each_stmt<'a>(b: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
+    for s in b {
+        f(s);
+        match s {
+            Stmt::If { then, els, .. } => {
+                each_stmt(then, f);
+                each_stmt(els, f);
+            }
+            Stmt::Match { arms, .. } => arms.iter().for_each(|a| each_stmt(&a.body, f)),
+            Stmt::Block(b) | Stmt::Loop { body: b, .. } => each_stmt(b, f),
+            Stmt::Let { .. }
+            | Stmt::Assign { .. }
+            | Stmt::Store { .. }
+            | Stmt::Exit { .. }
+            | Stmt::Return { .. }
+            | Stmt::Passive(_) => {}
+        }
+    }
+}
+
+/// The expressions a statement holds itself (not those of the statements nested in it).
+pub fn stmt_exprs(s: &Stmt) -> Vec<&Expr> {
+    match s {
+        Stmt::Let { init, .. } => init.iter().collect(),
+        Stmt::Assign { value, .. } => vec![value],
+        Stmt::Store { index, value, .. } => index.iter().chain([value]).collect(),
+        Stmt::If { cond, .. } => vec![cond],
+        Stmt::Match { scrutinee, arms } => std::iter::once(scrutinee)
+            .chain(arms.iter().filter_map(|a| a.guard.as_ref()))
+            .collect(),
+        Stmt::Loop { kind, .. } => match kind {
+            LoopKind::For { iter, range, .. } => {
+                let mut v = vec![iter];
+                if let Some(r) = range {
+                    v.extend([&r.start, &r.end]);
+                }
+                v
+            }
+            LoopKind::While { cond } => vec![cond],
+            LoopKind::Elements { .. } | LoopKind::Infinite => Vec::new(),
+        },
+        Stmt::Return { values } => values.iter().collect(),
+        Stmt::Block(_) | Stmt::Exit { .. } | Stmt::Passive(_) => Vec::new(),
+    }
+}

@@ -95,6 +95,8 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         plan: crate::storage::plan(f),
         counters: HashSet::new(),
         rev_locals: Vec::new(),
+        replay_failed: HashSet::new(),
+        adj_accs: HashMap::new(),
     };
     for p in &f.params {
         rev.var_level.insert(p.var, 0);
@@ -192,13 +194,27 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     }
     let mut tapes = Vec::new();
     let mut cursors = Vec::new();
+    let mut tape_lens = Vec::new();
+    // Each tape starts as long as the previous call's (per function, shared by threads), so
+    // that repeated calls do not grow it step by step.
+    let mut tape = |name: &str, ty: TokenStream, cursor: &str| {
+        let (name, cursor) = (format_ident!("{}", name), format_ident!("{}", cursor));
+        let last = format_ident!("{}", format!("{name}_LEN").to_uppercase());
+        tapes.push(quote! {
+            static #last: ::core::sync::atomic::AtomicUsize =
+                ::core::sync::atomic::AtomicUsize::new(0);
+            let mut #name: ::std::vec::Vec<#ty> = ::std::vec::Vec::with_capacity(
+                #last.load(::core::sync::atomic::Ordering::Relaxed),
+            );
+        });
+        tape_lens.push(quote!(#last.store(#name.len(), ::core::sync::atomic::Ordering::Relaxed);));
+        cursors.push(quote!(let mut #cursor = #name.len();));
+    };
     if rev.tape {
-        tapes.push(quote!(let mut __tape: ::std::vec::Vec<f64> = ::std::vec::Vec::new();));
-        cursors.push(quote!(let mut __cur = __tape.len();));
+        tape("__tape", quote!(f64), "__cur");
     }
     if rev.tape_n {
-        tapes.push(quote!(let mut __tape_n: ::std::vec::Vec<usize> = ::std::vec::Vec::new();));
-        cursors.push(quote!(let mut __cur_n = __tape_n.len();));
+        tape("__tape_n", quote!(usize), "__cur_n");
     }
     for (stack, cursor) in &rev.back_stacks {
         tapes.push(quote!(let mut #stack = ::std::vec::Vec::new();));
@@ -271,6 +287,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             #(#tapes)*
             #(#hoisted)*
             #(#fwd)*
+            #(#tape_lens)*
             (#value, move |#adj_pat: #adj_ty, #(#buffer_params),*| {
                 #(#buffer_unwraps)*
                 #(#cursors)*
@@ -510,6 +527,12 @@ struct Rev<'a> {
     /// Statements at the start of the backpropagator: copies of the counters and arrays it
     /// changes back.
     rev_locals: Vec<TokenStream>,
+    /// Arrays the storage plan meant to fill again in the reverse sweep but whose fill could
+    /// not be repeated there: their reads are recorded instead.
+    replay_failed: HashSet<VarId>,
+    /// Arrays whose adjoint a loop's reverse sweep collects in a local (every access to the
+    /// array in the loop reads one element, the same in every iteration).
+    adj_accs: HashMap<VarId, Ident>,
 }
 
 impl Rev<'_> {
@@ -690,8 +713,10 @@ impl Rev<'_> {
                     || self.recomputable.contains(v)
                     || self.counters.contains(v)
             }
-            ExprKind::Index { index, .. } => {
-                self.plan.reread.contains(&addr(e)) && index.iter().all(|i| self.mirror_expr(i))
+            ExprKind::Index { var, index } => {
+                self.plan.reread.contains(&addr(e))
+                    && !self.replay_failed.contains(var)
+                    && index.iter().all(|i| self.mirror_expr(i))
             }
             ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => self.rereadable(a),
             ExprKind::Binary(_, a, b) => self.rereadable(a) && self.rereadable(b),
@@ -877,8 +902,90 @@ impl Rev<'_> {
                 let exit = exit_code();
                 out.fwd.push(quote!(#exit = #code;));
             }
-            Stmt::Loop { kind, body, label } => self.loop_(kind, body, label, out),
+            Stmt::Loop { kind, body, label } => {
+                if let Some(arrays) = self.plan.fills.get(&addr(s)) {
+                    let arrays = arrays.clone();
+                    self.replay_fill(kind, body, &arrays, out);
+                }
+                self.loop_(kind, body, label, out)
+            }
             Stmt::Passive(t) => out.fwd.push(t.clone()),
+        }
+    }
+
+    /// A fill loop of the storage plan (`for j in range { v[j] = value; }` at the start of a
+    /// loop body): the reverse of each iteration of that body starts by running it again, so
+    /// that its reads see what the forward sweep stored. When the reverse sweep cannot compute
+    /// the values there, the arrays' reads are recorded instead.
+    fn replay_fill(&mut self, kind: &LoopKind, body: &Block, arrays: &[VarId], out: &mut Out) {
+        let LoopKind::For {
+            var,
+            iter,
+            range: Some(range),
+        } = kind
+        else {
+            self.replay_failed.extend(arrays);
+            return;
+        };
+        let bounds = self.recomputable_expr(&range.start) && self.recomputable_expr(&range.end);
+        let added = self.recomputable.insert(*var);
+        let mut stores = Vec::new();
+        let mut ok = bounds;
+        for s in loop_body(body) {
+            if let Stmt::Store {
+                var: a,
+                index,
+                value,
+                ..
+            } = s
+            {
+                ok &= self.replayable(value);
+                let id = &self.f.vars[*a].ident;
+                let idx = index.iter().map(|i| self.p.expr(i, false));
+                let v = self.p.expr(value, true);
+                stores.push(quote!(#id #([#idx])* = #v;));
+            }
+        }
+        if added {
+            self.recomputable.remove(var);
+        }
+        if !ok {
+            self.replay_failed.extend(arrays);
+            return;
+        }
+        let j = &self.f.vars[*var].ident;
+        let it = self.p.expr(iter, false);
+        out.prelude.push(quote!(for #j in #it { #(#stores)* }));
+    }
+
+    /// Whether the reverse sweep can evaluate the float `e` again at the start of the reverse
+    /// of the loop body it is in, to the same value: constants, floats that never change,
+    /// integers it recomputes, and array elements it may read again.
+    fn replayable(&self, e: &Expr) -> bool {
+        let vars = &self.f.vars;
+        match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Path(_) => true,
+            ExprKind::Var(v) => {
+                let var = &vars[*v];
+                match var.ty {
+                    Ty::Float => {
+                        !is_storage(var) && self.var_level.get(v).copied().unwrap_or(0) == 0
+                    }
+                    _ => self.recomputable.contains(v),
+                }
+            }
+            ExprKind::Index { index, .. } => {
+                self.plan.reread.contains(&addr(e))
+                    && index.iter().all(|i| self.recomputable_expr(i))
+            }
+            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => self.replayable(a),
+            ExprKind::Binary(_, a, b) => self.replayable(a) && self.replayable(b),
+            ExprKind::Rule { args, int_arg, .. } => {
+                args.iter().all(|a| self.replayable(a))
+                    && int_arg.as_ref().is_none_or(|i| self.recomputable_expr(i))
+            }
+            ExprKind::Opaque { .. } => self.recomputable_expr(e),
+            ExprKind::Call { .. } | ExprKind::ArrayNew { .. } => false,
         }
     }
 
@@ -1002,7 +1109,20 @@ impl Rev<'_> {
             body_depth: self.depth + 1,
         });
         self.adj_scopes.push(Vec::new());
+        let accs = self.adjoint_accumulators(kind, body);
+        for (a, acc, _) in &accs {
+            self.adj_accs.insert(*a, acc.clone());
+        }
         let mut inner = self.nested(|r, o| r.block(loop_body(body), o));
+        let zero = self.zero.clone();
+        let mut acc_decls = Vec::new();
+        let mut acc_flushes = Vec::new();
+        for (a, acc, index) in &accs {
+            self.adj_accs.remove(a);
+            let adj = self.var_adj(*a);
+            acc_decls.push(quote!(let mut #acc = #zero;));
+            acc_flushes.push(quote!(#adj #([#index])* += #acc;));
+        }
         let cx = self.loops.pop().expect("pushed above");
         let adj_decls: Vec<TokenStream> = self
             .adj_scopes
@@ -1062,11 +1182,13 @@ impl Rev<'_> {
                         quote!((#r).rev())
                     };
                     out.rev.push(quote! {
+                        #(#acc_decls)*
                         for #id in #walk {
                             #(#restores)*
                             #(#adj_decls)*
                             #body_rev
                         }
+                        #(#acc_flushes)*
                     });
                 }
             }
@@ -1105,15 +1227,120 @@ impl Rev<'_> {
                     let restore = self.record_after(&count, Kind::Usize, out);
                     out.rev.push(quote! {
                         #restore
+                        #(#acc_decls)*
                         for _ in 0..#count {
                             #(#restores)*
                             #(#adj_decls)*
                             #body_rev
                         }
+                        #(#acc_flushes)*
                     });
                 }
             }
         }
+    }
+
+    /// Active arrays that the loop only reads, at one element the loop does not move
+    /// (`c[col]` in `for row in col + 1..d { y[row] += l[k] * c[col]; }`): the reverse sweep
+    /// sums their adjoint in a local and adds it to the element once, after the loop. Returns
+    /// the arrays with the local's name and the element's index as the reverse sweep writes it.
+    fn adjoint_accumulators(
+        &mut self,
+        kind: &LoopKind,
+        body: &Block,
+    ) -> Vec<(VarId, Ident, Vec<TokenStream>)> {
+        let vars = &self.f.vars;
+        // Variables that may change from one iteration to the next.
+        let mut moving: HashSet<VarId> = HashSet::new();
+        match kind {
+            LoopKind::For { var, .. } | LoopKind::Elements { var, .. } => {
+                moving.insert(*var);
+            }
+            LoopKind::While { .. } | LoopKind::Infinite => {}
+        }
+        // Per array: the index of its first read; arrays accessed otherwise are disqualified.
+        let mut seen: HashMap<VarId, Option<Vec<&Expr>>> = HashMap::new();
+        let mut disqualified: HashSet<VarId> = HashSet::new();
+        each_stmt(loop_body(body), &mut |s| {
+            match s {
+                Stmt::Let { var, .. } | Stmt::Assign { var, .. } => {
+                    moving.insert(*var);
+                }
+                Stmt::Store { var, .. } => {
+                    disqualified.insert(*var);
+                }
+                Stmt::Loop { kind, .. } => match kind {
+                    LoopKind::For { var, .. } => {
+                        moving.insert(*var);
+                    }
+                    LoopKind::Elements { var, arrays } => {
+                        moving.insert(*var);
+                        disqualified.extend(arrays);
+                    }
+                    LoopKind::While { .. } | LoopKind::Infinite => {}
+                },
+                _ => {}
+            }
+            for e in stmt_exprs(s) {
+                each_expr(e, &mut |x| match &x.kind {
+                    ExprKind::Index { var, index } => match seen.get(var) {
+                        None => {
+                            seen.insert(*var, Some(index.iter().collect()));
+                        }
+                        Some(Some(prev)) => {
+                            let same = prev.len() == index.len()
+                                && prev.iter().zip(index).all(|(p, i)| self.same_int(p, i));
+                            if !same {
+                                disqualified.insert(*var);
+                            }
+                        }
+                        Some(None) => {}
+                    },
+                    ExprKind::Var(v) => {
+                        disqualified.insert(*v);
+                    }
+                    ExprKind::Call { args, .. } => {
+                        for a in args {
+                            let mut refs = Vec::new();
+                            crate::lower::collect_refs(a, &mut refs);
+                            disqualified.extend(refs);
+                        }
+                    }
+                    _ => {}
+                });
+            }
+        });
+        let mut accs = Vec::new();
+        let mut arrays: Vec<(VarId, Vec<&Expr>)> = seen
+            .into_iter()
+            .filter_map(|(a, idx)| idx.map(|i| (a, i)))
+            .filter(|(a, _)| !disqualified.contains(a))
+            .collect();
+        arrays.sort_by_key(|(a, _)| *a);
+        for (a, index) in arrays {
+            let var = &vars[a];
+            let fixed = index.iter().all(|i| {
+                let mut refs = Vec::new();
+                crate::lower::collect_refs(i, &mut refs);
+                self.mirror_expr(i) && refs.iter().all(|r| !moving.contains(r))
+            });
+            if !var.active || !matches!(var.ty, Ty::FloatArray(_)) || !fixed {
+                continue;
+            }
+            if self.adj_accs.contains_key(&a) {
+                continue;
+            }
+            let acc = self.fresh("acc");
+            let idx = index.iter().map(|i| self.p.expr(i, false)).collect();
+            accs.push((a, acc, idx));
+        }
+        accs
+    }
+
+    /// Whether two integer expressions are written the same way (and so have the same value
+    /// where neither's variables change).
+    fn same_int(&self, x: &Expr, y: &Expr) -> bool {
+        !contains_call(x) && self.p.expr(x, false).to_string() == self.p.expr(y, false).to_string()
     }
 
     /// `let mut k = start;` for a counter candidate of the storage plan: a counter when the
@@ -1584,8 +1811,13 @@ impl Rev<'_> {
                 if self.loop_level() > 0 && self.rereadable(e) {
                     result.rev = Some(quote!(#arr #([#rev_idx])*));
                 }
-                let adj = self.var_adj(*var);
-                quote!(#adj #([#rev_idx])* += #res_adj;)
+                match self.adj_accs.get(var) {
+                    Some(acc) => quote!(#acc += #res_adj;),
+                    None => {
+                        let adj = self.var_adj(*var);
+                        quote!(#adj #([#rev_idx])* += #res_adj;)
+                    }
+                }
             }
             ExprKind::Unary(UnOp::Not, _)
             | ExprKind::Binary(..)

@@ -11,6 +11,13 @@
 //!   same point of the forward sweep, and every read can simply be repeated. The cheaper one
 //!   (by static count, weighting each site by its loop depth) wins. Arrays that are only
 //!   written before they are read (`q = vec![..]` filled, then used) need neither.
+//!   Reads whose value no adjoint can use (operands of `+`, `-` and comparisons, arguments
+//!   of elementary functions, whose derivatives are recorded) count for neither.
+//! - **Arrays filled afresh in each iteration.** An array that a loop body fills at its start
+//!   (`for j in 0..d { v[j] = x[i * d + j] - mu[j]; }`) and then only reads needs no
+//!   recording at all when the fill can be repeated: the values it stores come from data
+//!   nothing changes later, and it fills the same elements every time. The reverse sweep of
+//!   each iteration starts by filling the array again.
 //! - **Counters.** An integer `let mut k = start;` changed only by `k += step` / `k -= step`
 //!   with a constant step (literals and parameters) is run backwards: the reverse sweep undoes
 //!   each step where the forward sweep made it, so `a[k]` is read again rather than recorded.
@@ -30,35 +37,30 @@ pub struct Plan {
     pub restore: HashSet<usize>,
     /// Arrays the reverse sweep writes back into (it works on a copy).
     pub restored: HashSet<VarId>,
+    /// Fill loops the reverse sweep repeats at the start of the reverse of each iteration of
+    /// the loop around them (by the loop statement's address), with the arrays they fill.
+    pub fills: HashMap<usize, Vec<VarId>>,
     /// Integer variables that may be counters (confirmed where they are declared: the reverse
     /// sweep must be able to compute their type).
     pub counters: HashSet<VarId>,
 }
 
 pub fn plan(f: &Function) -> Plan {
-    let mut w = Walk {
-        f,
-        pos: 0,
-        loops: Vec::new(),
-        next_loop: 0,
-        depth: 0,
-        body_depths: Vec::new(),
-        reads: HashMap::new(),
-        writes: HashMap::new(),
-        eligible: HashSet::new(),
-        in_calls: HashSet::new(),
-        counter_decl: HashSet::new(),
-        counter_bad: HashSet::new(),
-    };
-    for p in &f.params {
-        if matches!(f.vars[p.var].ty, Ty::FloatArray(_)) {
-            w.eligible.insert(p.var);
+    // Which variables' values the reverse sweep may use depends on where they are used, and
+    // so on which other variables are: walk until that stops growing.
+    let mut needed_vars = HashSet::new();
+    let w = loop {
+        let mut w = Walk::new(f, needed_vars);
+        w.block(&f.body);
+        if w.used_vars.is_subset(&w.needed_vars) {
+            break w;
         }
-    }
-    w.block(&f.body);
+        needed_vars = w.needed_vars.union(&w.used_vars).copied().collect();
+    };
 
     let mut plan = Plan::default();
     let empty = Vec::new();
+    let replayed = w.replayable_fills(&mut plan);
     let arrays: HashSet<VarId> = w.reads.keys().chain(w.writes.keys()).copied().collect();
     for a in arrays {
         let reads = w.reads.get(&a).unwrap_or(&empty);
@@ -66,30 +68,40 @@ pub fn plan(f: &Function) -> Plan {
         if !w.eligible.contains(&a) || w.in_calls.contains(&a) {
             continue;
         }
+        if replayed.contains(&a) {
+            // Every read sees what the fill of its own iteration stored, filled again.
+            plan.reread.extend(reads.iter().map(|r| r.ptr));
+            plan.restored.insert(a);
+            continue;
+        }
         // Reads outside every loop are captured by the backpropagator as they are.
         let loop_reads: Vec<&Site> = reads.iter().filter(|r| !r.loops.is_empty()).collect();
-        let endangered: Vec<&Site> = loop_reads
-            .iter()
-            .copied()
-            .filter(|r| writes.iter().any(|w| may_follow(r, w)))
-            .collect();
+        let needed: Vec<&Site> = loop_reads.iter().copied().filter(|r| r.needed).collect();
+        let endangered = |r: &Site| writes.iter().any(|w| may_follow(r, w));
         let restoring: Vec<&Site> = writes
             .iter()
-            .filter(|w| loop_reads.iter().any(|r| may_follow(r, w)))
+            .filter(|w| needed.iter().any(|r| may_follow(r, w)))
             .collect();
-        let record_cost: u64 = endangered.iter().map(|s| s.weight()).sum();
+        let record_cost: u64 = needed
+            .iter()
+            .filter(|r| endangered(r))
+            .map(|s| s.weight())
+            .sum();
         let restore_cost: u64 = restoring.iter().map(|s| s.weight()).sum();
         if !restoring.is_empty() && restore_cost < record_cost {
-            plan.reread.extend(reads.iter().map(|r| r.ptr));
+            // Reads whose value seems unused are left out: should the reverse sweep use one
+            // after all, it records it rather than read an element not put back.
+            plan.reread.extend(
+                reads
+                    .iter()
+                    .filter(|r| r.needed || r.loops.is_empty())
+                    .map(|r| r.ptr),
+            );
             plan.restore.extend(restoring.iter().map(|w| w.ptr));
             plan.restored.insert(a);
         } else {
-            plan.reread.extend(
-                loop_reads
-                    .iter()
-                    .filter(|r| !endangered.iter().any(|e| e.ptr == r.ptr))
-                    .map(|r| r.ptr),
-            );
+            plan.reread
+                .extend(loop_reads.iter().filter(|r| !endangered(r)).map(|r| r.ptr));
         }
     }
     plan.counters = w.counter_decl.difference(&w.counter_bad).copied().collect();
@@ -103,6 +115,8 @@ struct Site {
     loops: Vec<usize>,
     /// The `Expr` (reads) or `Stmt` (writes) it is, by address ([`addr`]).
     ptr: usize,
+    /// For reads: whether the reverse sweep may need the value read.
+    needed: bool,
 }
 
 impl Site {
@@ -135,15 +149,63 @@ struct Walk<'a> {
     in_calls: HashSet<VarId>,
     counter_decl: HashSet<VarId>,
     counter_bad: HashSet<VarId>,
+    /// How many loops enclose each `let`'s declaration (loop variables are not in it).
+    decl_loops: HashMap<VarId, usize>,
+    /// Loops that may fill arrays afresh in each iteration of the loop around them.
+    fills: Vec<Fill>,
+    /// Variables whose value the reverse sweep may use (from the previous walk).
+    needed_vars: HashSet<VarId>,
+    /// Variables read where the reverse sweep may use the value.
+    used_vars: HashSet<VarId>,
 }
 
-impl Walk<'_> {
-    fn site(&mut self, ptr: usize) -> Site {
+/// `for j in range { a[j] = value; b[j] = value; }` directly in the body of a loop.
+struct Fill {
+    /// The `for` statement, by address.
+    ptr: usize,
+    /// The loop whose body it is in.
+    outer: usize,
+    arrays: Vec<VarId>,
+    /// The positions of the sites in it (its stores and the reads in their values).
+    first: usize,
+    last: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(f: &'a Function, needed_vars: HashSet<VarId>) -> Self {
+        let eligible = f
+            .params
+            .iter()
+            .filter(|p| matches!(f.vars[p.var].ty, Ty::FloatArray(_)))
+            .map(|p| p.var)
+            .collect();
+        Walk {
+            f,
+            pos: 0,
+            loops: Vec::new(),
+            next_loop: 0,
+            depth: 0,
+            body_depths: Vec::new(),
+            reads: HashMap::new(),
+            writes: HashMap::new(),
+            eligible,
+            in_calls: HashSet::new(),
+            counter_decl: HashSet::new(),
+            counter_bad: HashSet::new(),
+            decl_loops: HashMap::new(),
+            fills: Vec::new(),
+            needed_vars,
+            used_vars: HashSet::new(),
+        }
+    }
+
+    fn site(&mut self, ptr: usize, needed: bool) -> Site {
         self.pos += 1;
         Site {
             pos: self.pos,
             loops: self.loops.clone(),
             ptr,
+            needed,
         }
     }
 
@@ -160,8 +222,9 @@ impl Walk<'_> {
         match s {
             Stmt::Let { var, init } => {
                 if let Some(e) = init {
-                    self.expr(e);
+                    self.expr(e, self.needed_vars.contains(var));
                 }
+                self.decl_loops.insert(*var, self.loops.len());
                 let v = &vars[*var];
                 let top = self.depth == 1 && self.loops.is_empty();
                 let body = self.body_depths.last() == Some(&self.depth);
@@ -176,30 +239,38 @@ impl Walk<'_> {
                 }
             }
             Stmt::Assign { var, op, value, .. } => {
-                self.expr(value);
+                let needed = match op {
+                    None => self.needed_vars.contains(var),
+                    Some(op) => !matches!(op, BinOp::Add | BinOp::Sub),
+                };
+                self.expr(value, needed);
                 let step = matches!(op, Some(BinOp::Add | BinOp::Sub)) && self.constant(value);
                 if !step {
                     self.counter_bad.insert(*var);
                 }
             }
             Stmt::Store {
-                var, index, value, ..
+                var,
+                index,
+                value,
+                op,
+                ..
             } => {
-                index.iter().for_each(|i| self.expr(i));
-                self.expr(value);
-                let site = self.site(addr(s));
+                index.iter().for_each(|i| self.expr(i, true));
+                self.expr(value, !matches!(op, Some(BinOp::Add | BinOp::Sub)));
+                let site = self.site(addr(s), false);
                 self.writes.entry(*var).or_default().push(site);
             }
             Stmt::If { cond, then, els } => {
-                self.expr(cond);
+                self.expr(cond, false);
                 self.block(then);
                 self.block(els);
             }
             Stmt::Match { scrutinee, arms } => {
-                self.expr(scrutinee);
+                self.expr(scrutinee, false);
                 for arm in arms {
                     if let Some(g) = &arm.guard {
-                        self.expr(g);
+                        self.expr(g, false);
                     }
                     self.block(&arm.body);
                 }
@@ -207,19 +278,34 @@ impl Walk<'_> {
             Stmt::Block(b) => self.block(b),
             Stmt::Loop { kind, body, .. } => {
                 if let LoopKind::For { iter, .. } = kind {
-                    self.expr(iter);
+                    self.expr(iter, true);
                 }
+                let in_body = self.body_depths.last() == Some(&self.depth);
+                let fill = match (in_body, self.loops.last()) {
+                    (true, Some(&outer)) => self.fill_arrays(kind, body).map(|arrays| Fill {
+                        ptr: addr(s),
+                        outer,
+                        arrays,
+                        first: self.pos + 1,
+                        last: 0,
+                    }),
+                    _ => None,
+                };
                 self.next_loop += 1;
                 self.loops.push(self.next_loop);
                 self.body_depths.push(self.depth + 1);
                 if let LoopKind::While { cond } = kind {
-                    self.expr(cond);
+                    self.expr(cond, false);
                 }
                 self.block(crate::model::loop_body(body));
                 self.body_depths.pop();
                 self.loops.pop();
+                if let Some(mut fill) = fill {
+                    fill.last = self.pos;
+                    self.fills.push(fill);
+                }
             }
-            Stmt::Return { values } => values.iter().for_each(|e| self.expr(e)),
+            Stmt::Return { values } => values.iter().for_each(|e| self.expr(e, false)),
             Stmt::Exit { .. } | Stmt::Passive(_) => {}
         }
     }
@@ -235,18 +321,32 @@ impl Walk<'_> {
             })
     }
 
-    fn expr(&mut self, e: &Expr) {
+    /// Visits `e`; `needed` says whether the reverse sweep may use its value (conservatively:
+    /// only sums, differences and comparisons are known not to pass it on).
+    fn expr(&mut self, e: &Expr, needed: bool) {
         match &e.kind {
-            ExprKind::Lit(_) | ExprKind::Var(_) | ExprKind::Path(_) => {}
-            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => self.expr(a),
-            ExprKind::Binary(_, a, b) => {
-                self.expr(a);
-                self.expr(b);
+            ExprKind::Var(v) => {
+                if needed {
+                    self.used_vars.insert(*v);
+                }
+            }
+            ExprKind::Lit(_) | ExprKind::Path(_) => {}
+            ExprKind::Unary(UnOp::Neg, a) | ExprKind::Cast(a, _) => self.expr(a, needed),
+            ExprKind::Unary(UnOp::Not, a) => self.expr(a, false),
+            ExprKind::Binary(op, a, b) => {
+                let pass = match op {
+                    BinOp::Add | BinOp::Sub => needed,
+                    _ if op.is_comparison() || op.is_logic() => false,
+                    _ => true,
+                };
+                self.expr(a, pass);
+                self.expr(b, pass);
             }
             ExprKind::Rule { args, int_arg, .. } => {
-                args.iter().for_each(|a| self.expr(a));
+                // The forward sweep evaluates and records the partial derivatives.
+                args.iter().for_each(|a| self.expr(a, false));
                 if let Some(i) = int_arg {
-                    self.expr(i);
+                    self.expr(i, true);
                 }
             }
             ExprKind::Call { args, .. } => {
@@ -257,21 +357,118 @@ impl Walk<'_> {
                         refs.into_iter()
                             .filter(|&v| matches!(self.f.vars[v].ty, Ty::FloatArray(_))),
                     );
-                    self.expr(a);
+                    self.expr(a, true);
                 }
             }
             ExprKind::Index { var, index } => {
-                index.iter().for_each(|i| self.expr(i));
-                let site = self.site(addr(e));
+                index.iter().for_each(|i| self.expr(i, true));
+                let site = self.site(addr(e), needed);
                 self.reads.entry(*var).or_default().push(site);
             }
             ExprKind::ArrayNew { elem, len, .. } => {
-                self.expr(elem);
-                self.expr(len);
+                self.expr(elem, true);
+                self.expr(len, true);
             }
             ExprKind::Opaque { .. } => {}
         }
     }
+
+    /// The arrays a loop fills, if it is `for j in range { a[j] = value; .. }` over a range
+    /// that is the same in every iteration of every loop (its bounds are literals, lengths and
+    /// integers that never change, declared outside loops).
+    fn fill_arrays(&self, kind: &LoopKind, body: &Block) -> Option<Vec<VarId>> {
+        let LoopKind::For {
+            var: j,
+            range: Some(range),
+            ..
+        } = kind
+        else {
+            return None;
+        };
+        let vars = &self.f.vars;
+        let fixed = |e: &Expr| {
+            let mut refs = Vec::new();
+            crate::lower::collect_refs(e, &mut refs);
+            !contains_call(e)
+                && refs.iter().all(|v| {
+                    let var = &vars[*v];
+                    matches!(var.ty, Ty::FloatArray(_))
+                        || (var.ty == Ty::Int
+                            && !var.mutable
+                            && (matches!(var.kind, VarKind::Param { .. })
+                                || self.decl_loops.get(v) == Some(&0)))
+                })
+        };
+        if !fixed(&range.start) || !fixed(&range.end) {
+            return None;
+        }
+        let body = crate::model::loop_body(body);
+        let mut arrays = Vec::new();
+        for s in body {
+            match s {
+                Stmt::Store {
+                    var,
+                    index,
+                    op: None,
+                    ..
+                } if matches!(index.as_slice(), [Expr { kind: ExprKind::Var(i), .. }] if i == j)
+                    && !arrays.contains(var) =>
+                {
+                    arrays.push(*var)
+                }
+                _ => return None,
+            }
+        }
+        (!arrays.is_empty()).then_some(arrays)
+    }
+
+    /// The fills the reverse sweep can repeat, entered in the plan; returns the arrays they
+    /// fill. A fill qualifies when each array it fills is a local written nowhere else, read
+    /// only later in the same loop body, and passed to no call, and when the values it stores
+    /// read only arrays that nothing writes from there on.
+    fn replayable_fills(&self, plan: &mut Plan) -> HashSet<VarId> {
+        let mut filled: HashMap<VarId, usize> = HashMap::new();
+        for fill in &self.fills {
+            for &a in &fill.arrays {
+                *filled.entry(a).or_default() += 1;
+            }
+        }
+        let empty = Vec::new();
+        let mut replayed = HashSet::new();
+        for fill in &self.fills {
+            let inside = |s: &Site| (fill.first..=fill.last).contains(&s.pos);
+            let arrays_ok = fill.arrays.iter().all(|a| {
+                let reads = self.reads.get(a).unwrap_or(&empty);
+                let writes = self.writes.get(a).unwrap_or(&empty);
+                self.f.vars[*a].kind == VarKind::Local
+                    && self.eligible.contains(a)
+                    && !self.in_calls.contains(a)
+                    && filled[a] == 1
+                    && writes.iter().all(inside)
+                    && reads
+                        .iter()
+                        .all(|r| r.pos > fill.last && r.loops.contains(&fill.outer))
+            });
+            let sources_ok = self.reads.iter().all(|(b, reads)| {
+                let writes = self.writes.get(b).unwrap_or(&empty);
+                reads
+                    .iter()
+                    .filter(|r| inside(r))
+                    .all(|r| !filled.contains_key(b) && !writes.iter().any(|w| may_follow(r, w)))
+            });
+            if arrays_ok && sources_ok {
+                plan.fills.insert(fill.ptr, fill.arrays.clone());
+                replayed.extend(fill.arrays.iter().copied());
+            }
+        }
+        replayed
+    }
+}
+
+fn contains_call(e: &Expr) -> bool {
+    let mut found = false;
+    each_expr(e, &mut |x| found |= matches!(x.kind, ExprKind::Call { .. }));
+    found
 }
 
 fn contains_call_or_read(e: &Expr) -> bool {
