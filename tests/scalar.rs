@@ -81,6 +81,43 @@ fn bindings_plain(x: f64, y: f64) -> f64 {
     (x2 + d) % 7.0 + std::f64::consts::PI * x2
 }
 
+/// A variable updated by itself: `y *= y`, `y /= y` (the value's adjoint is the target's), in straight-line code, a branch and a loop (exponentiation by squaring).
+#[differentiate]
+fn self_updates(x: f64, mut e: u32) -> f64 {
+    let mut y = x;
+    y *= y;
+    let mut z = 3.0 * x;
+    z /= z;
+    let mut w = x + 1.0;
+    if x > 0.0 {
+        w *= w;
+    }
+    let mut base = x;
+    let mut p = 1.0;
+    while e > 0 {
+        if e % 2 == 1 {
+            p *= base;
+        }
+        base *= base;
+        e /= 2;
+    }
+    y + z + w + p
+}
+
+#[test]
+fn variables_updated_by_themselves() {
+    // y = x², z = 1, w = (x + 1)² for x > 0, p = x^e.
+    let closed = |x: f64, e: i32| {
+        2.0 * x + if x > 0.0 { 2.0 * (x + 1.0) } else { 1.0 } + e as f64 * x.powi(e - 1)
+    };
+    for (x, e) in [(2.0, 4), (1.3, 5), (-0.7, 3), (0.4, 0)] {
+        let (v, [g]) = self_updates_grad(x, e as u32);
+        assert_close(v, self_updates(x, e as u32), 1e-15);
+        assert_close(g, closed(x, e), 1e-13);
+        assert_close(self_updates_jvp(x, 1.0, e as u32).1, g, MODES);
+    }
+}
+
 /// Tuple `let`s: written-out values, mutable names, a written tuple type, both `sin_cos` forms.
 #[differentiate]
 fn tuple_lets(x: f64, y: f64) -> f64 {

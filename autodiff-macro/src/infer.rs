@@ -416,8 +416,9 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
             errors.range(
                 e.span,
                 e.end,
-                "casting a differentiated value to an integer loses its derivative: compare or \
-                 use `.floor()`/`.round()` instead, or mark the input `#[constant]`",
+                "casting a differentiated value to an integer is not supported (also after \
+                 `.floor()` or `.round()`): compare it instead (`if x < 1.0`), compute the \
+                 integer from data that carries no derivative, or mark the input `#[constant]`",
             );
         }
         _ => {}

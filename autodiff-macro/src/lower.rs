@@ -69,6 +69,11 @@ pub fn lower(
             ty = Ty::Unknown;
             hint = "; rows of a matrix go in one flat `&[f64]`, read as `w[i * n + j]`";
         }
+        if matches!(ty, Ty::FloatArray(_)) && is_vec(&pt.ty) {
+            // A `Vec` taken by value would be moved into the function and its derivatives.
+            ty = Ty::Unknown;
+            hint = "; take the vector as `&[f64]` and pass `&v`";
+        }
         if ty == Ty::Unknown {
             cx.errors.at(
                 &pt.ty,
@@ -199,6 +204,11 @@ pub fn classify_type(ty: &syn::Type) -> Ty {
         },
         _ => Ty::Other,
     }
+}
+
+/// Whether `ty` is a `Vec<..>` taken by value.
+fn is_vec(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "Vec"))
 }
 
 /// `for x in xs.iter().rev()` (or `for &x in ..`) as a loop over the indices backwards that
@@ -830,6 +840,13 @@ impl Lowering<'_> {
             syn::Expr::Block(b) if b.label.is_none() => {
                 let inner = self.lower_block(&b.block, sink);
                 out.push(Stmt::Block(inner));
+            }
+            syn::Expr::Block(b) => {
+                self.errors.at(
+                    &b.label,
+                    "a labelled block is not supported in a `#[differentiate]` function: \
+                     write its early exit with `if`/`else`, or move it into a function",
+                );
             }
             syn::Expr::Paren(p) => self.lower_tail(&p.expr, sink, out),
             syn::Expr::Return(r) => self.lower_return(r, out),

@@ -1459,9 +1459,13 @@ impl Rev<'_> {
         let rev = match op {
             None => {
                 out.fwd.push(quote!(#target = #now;));
-                let transfer = val.adj.as_ref().map(|a| quote!(#a += #adj;));
                 let zero = &self.zero;
-                quote!(#transfer #adj = #zero;)
+                match &val.adj {
+                    // `y = y`: the value's adjoint is the target's.
+                    Some(a) if *a == adj.to_string() => quote!(),
+                    Some(a) => quote!(#a += #adj; #adj = #zero;),
+                    None => quote!(#adj = #zero;),
+                }
             }
             Some(BinOp::Add) => {
                 out.fwd.push(quote!(#target += #now;));
@@ -1487,12 +1491,15 @@ impl Rev<'_> {
                 let factor = self.for_reverse(factor, factor_rev, Kind::F64, out, &mut pops);
                 let old =
                     old.map(|o| self.for_reverse(quote!(#o), None, Kind::F64, out, &mut pops));
-                let to_value = val
-                    .adj
-                    .as_ref()
-                    .zip(old.as_ref())
-                    .map(|(a, old)| quote!(#a += #adj * #old;));
-                quote!(#to_value #adj *= #factor;)
+                match val.adj.as_ref().zip(old.as_ref()) {
+                    // `y *= y`: the target's adjoint is also the value's, so read it first.
+                    Some((a, old)) if *a == adj.to_string() => {
+                        let g = self.fresh("g");
+                        quote!(let #g = #adj; #adj *= #factor; #a += #g * #old;)
+                    }
+                    Some((a, old)) => quote!(#a += #adj * #old; #adj *= #factor;),
+                    None => quote!(#adj *= #factor;),
+                }
             }
             Some(BinOp::Div) => match &val.adj {
                 None => {
@@ -1512,7 +1519,13 @@ impl Rev<'_> {
                     out.fwd.push(quote!(#target = #q;));
                     let da = self.for_reverse(quote!(#da), None, Kind::F64, out, &mut pops);
                     let db = self.for_reverse(quote!(#db), None, Kind::F64, out, &mut pops);
-                    quote!(#a += #adj * #db; #adj *= #da;)
+                    if *a == adj.to_string() {
+                        // `y /= y`: read the shared adjoint first.
+                        let g = self.fresh("g");
+                        quote!(let #g = #adj; #adj *= #da; #a += #g * #db;)
+                    } else {
+                        quote!(#a += #adj * #db; #adj *= #da;)
+                    }
                 }
             },
             Some(BinOp::Rem) => {
