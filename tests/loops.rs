@@ -553,6 +553,122 @@ fn arrays_filled_in_each_iteration_and_fixed_elements() {
     );
 }
 
+// ------------------------------------------------------------------ whole arrays
+
+/// Arrays handled as a whole, as users write them: made from a value that carries a derivative
+/// (`[x; n]`, `vec![w[0]; n]`, rows `[[x; 2]; 3]`), reset (`h = [0.0; 3]`,
+/// `g = vec![0.0; n]`), copied (`let old = cur;`, `prev = old;`, `.clone()`, `.to_vec()`),
+/// and read with `.len()` inside the loop that makes them.
+#[differentiate]
+fn whole_arrays(w: &[f64]) -> f64 {
+    let n = w.len();
+    let start = [w[0]; 2];
+    let mut acc = vec![w[1] * 0.5; n];
+    let rows = [[w[2]; 2]; 3];
+    let mut cur = [0.0; 2];
+    cur[0] = start[0] + rows[2][1];
+    cur[1] = start[1] * rows[0][0];
+    let mut prev = [0.0; 2];
+    let mut h = [0.0; 3];
+    let mut g = vec![0.0; n];
+    let mut s = 0.0;
+    for i in 0..n {
+        s += h[1] * g[0];
+        let old = cur;
+        cur[0] = old[0] * 0.9 + old[1] * old[1] * 0.1;
+        cur[1] = old[1] - 0.1 * old[0] * prev[1];
+        prev = old;
+        h = [0.0; 3];
+        g = vec![w[i]; n];
+        for j in 0..h.len() {
+            h[j] += w[(i + j) % n] * w[i] + g[j];
+        }
+        let mut tmp = vec![0.0; i + 1];
+        for j in 0..tmp.len() {
+            tmp[j] = w[j] * acc[j];
+        }
+        acc[i] *= tmp[i] + 1.0;
+        s += h[0] * h[1] + h[2] + tmp[0];
+    }
+    let snapshot = acc.clone();
+    let mut copy = w.to_vec();
+    copy[0] *= snapshot[1];
+    s + cur[0] * prev[1] + cur[1] + copy[0] * g[0]
+}
+
+/// A state written as an array of values (`[x, v]`), stepped in place by a leapfrog
+/// integrator; the initial state has a value that carries a derivative and a constant.
+#[differentiate]
+fn oscillator(w: &[f64], steps: usize) -> f64 {
+    let k = w[0];
+    let mut state = [w[1], 0.0];
+    let dt = 0.1;
+    for _ in 0..steps {
+        let half = state[1] - 0.5 * dt * k * state[0];
+        state[0] += dt * half;
+        state[1] = half - 0.5 * dt * k * state[0];
+    }
+    let energy: [f64; 2] = [0.5 * k * state[0] * state[0], 0.5 * state[1] * state[1]];
+    energy[0] + energy[1] + state[0]
+}
+
+/// A local array returned as the function's value.
+#[differentiate]
+fn moments(w: &[f64]) -> [f64; 2] {
+    let mut r = [0.0; 2];
+    for i in 0..w.len() {
+        r[0] += w[i];
+        r[1] += w[i] * w[i];
+    }
+    r
+}
+
+/// `let t = if c { .. } else { break/continue };` in loops.
+#[differentiate]
+fn diverging_lets(w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        let t = if w[i] > -0.6 { w[i] * w[i] } else { break };
+        let u = if w[i] > 0.0 { t.sin() } else { continue };
+        s += t * u;
+    }
+    s
+}
+
+#[test]
+fn whole_array_values_resets_and_copies() {
+    let w = [0.3, -0.5, 0.8, 0.1, -0.2];
+    check_slice_function(&w, whole_arrays, whole_arrays_grad, |w, dw| {
+        whole_arrays_jvp(w, dw).1
+    });
+    check_slice_function(
+        &[2.0, 0.7],
+        |w| oscillator(w, 20),
+        |w, g| oscillator_grad(w, g, 20),
+        |w, dw| oscillator_jvp(w, dw, 20).1,
+    );
+    let w2 = [0.3, -0.7, 0.8, 0.1];
+    check_slice_function(&w2, diverging_lets, diverging_lets_grad, |w, dw| {
+        diverging_lets_jvp(w, dw).1
+    });
+    // The returned array, by its backpropagator and its forward mode, against the closed form.
+    let (value, back) = moments_vjp(&w);
+    assert_all_close(&value, &moments(&w), 1e-15);
+    for k in 0..2 {
+        let mut seed = [0.0; 2];
+        seed[k] = 1.0;
+        let mut g = [0.0; 5];
+        back(seed, &mut g);
+        let closed: Vec<f64> = w
+            .iter()
+            .map(|&x| if k == 0 { 1.0 } else { 2.0 * x })
+            .collect();
+        assert_all_close(&g, &closed, 1e-15);
+        let along = forward_gradient(|dw| moments_jvp(&w, dw).1[k], 5);
+        assert_all_close(&along, &g, MODES);
+    }
+}
+
 // ------------------------------------------------------------------ calls with array arguments
 
 #[differentiate]

@@ -118,6 +118,102 @@ fn variables_updated_by_themselves() {
     }
 }
 
+/// Assertions and prints as users write them in a model: comparisons with float literals
+/// inside `assert!`, a message with arguments, `debug_assert!`, `assert_eq!` on integers.
+#[differentiate]
+fn checked_log(x: f64, n: usize) -> f64 {
+    assert!(x > 0.0, "log of a non-positive number {}", x);
+    debug_assert!(x.is_finite() && x < 1e300);
+    assert_eq!(n % 2, 0, "n must be even");
+    assert_ne!(x, 0.5);
+    let y = x.ln() * n as f64;
+    if y > 1e6 {
+        println!("large value {y} at x = {}", x);
+    }
+    y
+}
+
+#[test]
+fn assertions_and_prints_in_differentiated_code() {
+    for x in [0.3, 2.0, 7.5] {
+        let (v, [g]) = checked_log_grad(x, 4);
+        assert_close(v, 4.0 * x.ln(), 1e-15);
+        assert_close(g, 4.0 / x, 1e-15);
+        assert_close(checked_log_jvp(x, 1.0, 4).1, g, MODES);
+        assert_close(checked_log_hessian(x, 4)[0][0], -4.0 / (x * x), 1e-14);
+    }
+    for bad in [
+        std::panic::catch_unwind(|| checked_log_grad(-1.0, 4)),
+        std::panic::catch_unwind(|| checked_log_grad(2.0, 3)),
+        std::panic::catch_unwind(|| checked_log_grad(0.5, 4)),
+    ] {
+        assert!(
+            bad.is_err(),
+            "a failed assertion must panic in the gradient too"
+        );
+    }
+    // The message is the user's, with the values of the mode that failed (a dual number prints
+    // its tangent after the value).
+    let message = std::panic::catch_unwind(|| checked_log_jvp(-1.0, 1.0, 4))
+        .expect_err("the forward mode asserts too")
+        .downcast::<String>()
+        .expect("a formatted message");
+    assert!(
+        message.starts_with("assertion failed: x > 0.0: log of a non-positive number -1"),
+        "{message}"
+    );
+}
+
+/// A value whose `if`/`match` has a branch that returns, and tests of floats (`is_nan`,
+/// `is_finite`, ...) in conditions, in both call forms.
+#[differentiate]
+fn guarded(x: f64, k: usize) -> f64 {
+    let t = if x > -1.0 {
+        x * x
+    } else {
+        return 0.0;
+    };
+    let u = match k {
+        0 => t.sin(),
+        1 => t * x,
+        _ => return x,
+    };
+    let mut v = 1.0;
+    v = if x.is_finite() && !f64::is_nan(u) {
+        v * u + t
+    } else {
+        return -x;
+    };
+    if x.is_sign_negative() || u.is_infinite() {
+        v *= 2.0;
+    }
+    v
+}
+
+#[test]
+fn early_returns_in_values_and_float_tests() {
+    let plain = |x: f64, k: usize| {
+        if x <= -1.0 {
+            return 0.0;
+        }
+        let t = x * x;
+        let u = match k {
+            0 => t.sin(),
+            1 => t * x,
+            _ => return x,
+        };
+        (u + t) * if x < 0.0 { 2.0 } else { 1.0 }
+    };
+    for k in 0..3 {
+        for x in [-1.5, -0.4, 0.7, 1.9] {
+            let (v, [g]) = guarded_grad(x, k);
+            assert_close(v, plain(x, k), 1e-15);
+            assert_close(g, numeric_derivative(|x| plain(x, k), x), NUMERIC);
+            assert_close(guarded_jvp(x, 1.0, k).1, g, MODES);
+        }
+    }
+}
+
 /// Tuple `let`s: written-out values, mutable names, a written tuple type, both `sin_cos` forms.
 #[differentiate]
 fn tuple_lets(x: f64, y: f64) -> f64 {

@@ -68,6 +68,7 @@ pub fn type_of(e: &Expr, vars: &[Var]) -> Ty {
                 Ty::Unknown
             }
         }
+        ExprKind::Unary(UnOp::Test(_), _) => Ty::Bool,
         ExprKind::Unary(_, a) => type_of(a, vars),
         ExprKind::Binary(op, a, b) => {
             if op.is_comparison() || op.is_logic() {
@@ -120,7 +121,7 @@ pub fn is_active(e: &Expr, vars: &[Var]) -> bool {
         ExprKind::Var(v) => vars[*v].active,
         ExprKind::Lit(_) | ExprKind::Path(_) | ExprKind::Opaque { .. } => false,
         ExprKind::Unary(UnOp::Neg, a) => is_active(a, vars),
-        ExprKind::Unary(UnOp::Not, _) => false,
+        ExprKind::Unary(UnOp::Not | UnOp::Test(_), _) => false,
         ExprKind::Binary(op, a, b) => op.is_arith() && (is_active(a, vars) || is_active(b, vars)),
         ExprKind::Rule { args, .. } => args.iter().any(|a| is_active(a, vars)),
         // A call is active through its float arguments and the arrays it is passed.
@@ -255,6 +256,7 @@ impl Infer<'_> {
     /// Propagates what an expression's own structure says about its parts.
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
+            ExprKind::Unary(UnOp::Test(_), a) => self.expect(a, Ty::Float),
             ExprKind::Unary(_, a) => self.expr(a),
             ExprKind::Binary(op, a, b) => {
                 // Both sides of arithmetic and comparisons have one type.
@@ -424,6 +426,19 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
         _ => {}
     }
     if let ExprKind::Index { var, index } = &e.kind {
+        if vars[*var].ty == Ty::Float {
+            // `let p = pair(x); p[0]`: the call gives one value as far as the transform knows.
+            errors.range(
+                e.span,
+                e.end,
+                format!(
+                    "`{}` is a single `f64` to `#[differentiate]`, so it cannot be indexed: the \
+                     result of a called function that returns `[f64; N]` or a tuple cannot be \
+                     used yet; call one function per output",
+                    vars[*var].user_name
+                ),
+            );
+        }
         if let Ty::FloatArray(rank) = vars[*var].ty {
             if usize::from(rank) > index.len() {
                 errors.range(

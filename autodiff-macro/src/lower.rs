@@ -7,7 +7,7 @@ use crate::errors::Errors;
 use crate::model::*;
 use crate::rules;
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Ident, Pat};
@@ -26,10 +26,13 @@ pub fn lower(
         name_counts: std::collections::HashMap::new(),
         errors,
         effect_calls: Vec::new(),
+        array_locals: std::collections::HashMap::new(),
+        ret: None,
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
     let ret = cx.return_shape(sig);
+    cx.ret = ret;
 
     let mut params = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
@@ -322,6 +325,23 @@ struct Lowering<'e> {
     /// Calls made for their effect on values that are not floats (`v.push(1)`), with the
     /// variables they mention: inference rejects them if one turns out to be a float array.
     effect_calls: Vec<(TokenStream, Vec<VarId>)>,
+    /// Locals made by `[x; n]` or `vec![x; n]`: whole-array assignments to them are lowered
+    /// element by element.
+    array_locals: std::collections::HashMap<VarId, ArrayLocal>,
+    /// The function's return shape, once the signature is read.
+    ret: Option<RetShape>,
+}
+
+/// What lowering knows of a local made by `[x; n]` or `vec![x; n]`.
+struct ArrayLocal {
+    rank: usize,
+    /// `n` for a fixed-size array, `None` for a vector.
+    len: Option<syn::Expr>,
+    /// For a vector, the variable that holds its length.
+    len_var: Option<VarId>,
+    /// Whether the innermost `x` is not an integer literal (an array of floats, as far as
+    /// lowering can tell).
+    float: bool,
 }
 
 impl Lowering<'_> {
@@ -496,13 +516,24 @@ impl Lowering<'_> {
                         self.lower_expr_stmt(expr, &mut out);
                     }
                 }
-                syn::Stmt::Macro(m) => {
-                    let tokens = self.rename_tokens(m.to_token_stream());
-                    out.push(Stmt::Passive(tokens));
-                }
+                syn::Stmt::Macro(m) => self.lower_macro_stmt(&m.mac, &mut out),
             }
         }
         out
+    }
+
+    /// A macro used as a statement. The assertions (`assert!`, `assert_eq!`, `assert_ne!` and
+    /// their `debug_` forms) become `if` statements whose condition is lowered like any other,
+    /// so comparisons with float literals work over every scalar type; other macros
+    /// (`println!`, `panic!`, ...) pass through with the function's locals renamed.
+    fn lower_macro_stmt(&mut self, mac: &syn::Macro, out: &mut Block) {
+        match assertion(mac) {
+            Some(check) => self.lower_expr_stmt(&check, out),
+            None => {
+                let tokens = self.rename_tokens(mac.to_token_stream());
+                out.push(Stmt::Passive(quote!(#tokens;)));
+            }
+        }
     }
 
     fn lower_item(&mut self, item: &syn::Item, out: &mut Block) {
@@ -574,6 +605,13 @@ impl Lowering<'_> {
                 return;
             }
         };
+        if let (Pat::Ident(pi), Some(init)) = (pat, &local.init) {
+            if self.lower_array_copy_let(pi, written_ty.as_ref(), &init.expr, out)
+                || self.lower_array_literal_let(pi, written_ty.as_ref(), &init.expr, out)
+            {
+                return;
+            }
+        }
         let ty = match &written_ty {
             Some(t) => match classify_type(t) {
                 Ty::Unknown => {
@@ -597,6 +635,94 @@ impl Lowering<'_> {
                 self.lower_tail(e, Sink::Assign(var), out);
             }
             Some(e) => {
+                if let Some(rank) = repeat_rank(e) {
+                    let (mut elem, len, vec) = repeat_parts(e).expect("a repeat has parts");
+                    while let Some((inner, _, _)) = repeat_parts(&elem) {
+                        elem = inner;
+                    }
+                    // An array of floats unless its element is an integer literal (`[0usize; n]`).
+                    let float =
+                        !matches!(&elem, syn::Expr::Lit(l) if matches!(l.lit, syn::Lit::Int(_)));
+                    if vec {
+                        // `let h = vec![x; n];` → `let len = n; let h = vec![x; len];`, and
+                        // `h.len()` reads `len`: an integer the reverse sweep can recompute or
+                        // record, where `h` itself may not exist (declared in a loop's body).
+                        let mut init = self.lower_expr(e, out);
+                        let ExprKind::ArrayNew { len, .. } = &mut init.kind else {
+                            unreachable!("a repeat lowers to a new array")
+                        };
+                        let id = self.vars.len();
+                        let len_var = self.new_var(
+                            &Ident::new(&format!("__len{id}"), Span::mixed_site()),
+                            Ty::Int,
+                            Some(syn::parse_quote!(usize)),
+                            false,
+                            VarKind::Temp,
+                        );
+                        let span = len.span;
+                        let len_init = std::mem::replace(
+                            &mut **len,
+                            Expr {
+                                kind: ExprKind::Var(len_var),
+                                span,
+                                end: span,
+                            },
+                        );
+                        out.push(Stmt::Let {
+                            var: len_var,
+                            init: Some(len_init),
+                        });
+                        out.push(Stmt::Let {
+                            var,
+                            init: Some(init),
+                        });
+                        self.array_locals.insert(
+                            var,
+                            ArrayLocal {
+                                rank,
+                                len: None,
+                                len_var: Some(len_var),
+                                float,
+                            },
+                        );
+                        self.bind(var);
+                        return;
+                    }
+                    self.array_locals.insert(
+                        var,
+                        ArrayLocal {
+                            rank,
+                            len: Some(len),
+                            len_var: None,
+                            float,
+                        },
+                    );
+                }
+                let copied = self.whole_array(e).filter(|&v| {
+                    self.array_locals.get(&v).is_some_and(|a| a.float)
+                        || matches!(
+                            self.vars[v].kind,
+                            VarKind::Param {
+                                differentiated: true,
+                                ..
+                            }
+                        )
+                });
+                if let Some(source) = copied {
+                    let name = &ident;
+                    self.errors.at(
+                        &e,
+                        format!(
+                            "a copy of the whole array `{}` cannot start a new variable in a \
+                             `#[differentiate]` function: declare `let mut {name} = [0.0; N];` \
+                             (or `vec![0.0; n]`), then assign `{name} = {};`",
+                            self.vars[source].user_name, self.vars[source].user_name
+                        ),
+                    );
+                    out.push(Stmt::Let { var, init: None });
+                    self.bind(var);
+                    return;
+                }
                 let init = self.lower_expr(e, out);
                 out.push(Stmt::Let {
                     var,
@@ -606,6 +732,186 @@ impl Lowering<'_> {
             None => out.push(Stmt::Let { var, init: None }),
         }
         self.bind(var);
+    }
+
+    /// `let b = a;` (or `a.clone()`, `a.to_vec()`) for a one-dimensional float array `a` of the
+    /// function: a new array of the same length, then an element-by-element copy (see
+    /// [`Self::lower_array_assign`]). Returns false for other `let`s.
+    fn lower_array_copy_let(
+        &mut self,
+        pi: &syn::PatIdent,
+        written_ty: Option<&syn::Type>,
+        init: &syn::Expr,
+        out: &mut Block,
+    ) -> bool {
+        let Some(source) = self.whole_array(init) else {
+            return false;
+        };
+        let shape = match self.array_locals.get(&source) {
+            Some(a) if a.rank == 1 && a.float => a.len.clone(),
+            Some(_) => return false,
+            None if self.vars[source].ty == Ty::FloatArray(1)
+                && matches!(
+                    self.vars[source].kind,
+                    VarKind::Param {
+                        differentiated: true,
+                        ..
+                    }
+                ) =>
+            {
+                None
+            }
+            None => return false,
+        };
+        let (b, a) = (
+            &pi.ident,
+            Ident::new(&self.vars[source].user_name, init.span()),
+        );
+        let ty = written_ty.map(|t| quote!(: #t));
+        let new: syn::Stmt = match &shape {
+            Some(len) => syn::parse_quote!(let mut #b #ty = [0.0; #len];),
+            None => syn::parse_quote!(let mut #b #ty = vec![0.0; #a.len()];),
+        };
+        let syn::Stmt::Local(new) = new else {
+            unreachable!("a `let` statement")
+        };
+        self.lower_local(&new, out);
+        let copy: syn::ExprAssign = syn::parse_quote!(#b = #a);
+        self.lower_array_assign(&copy, out);
+        true
+    }
+
+    /// `let s = [a, b, c];` as `let mut s = [a; 3]; s[1] = b; s[2] = c;`: an array of the
+    /// function whose elements are stores like any other. Returns false for other `let`s, and
+    /// when an element mentions the new name (`let s = [s[1], s[0]];` reads the old `s`).
+    fn lower_array_literal_let(
+        &mut self,
+        pi: &syn::PatIdent,
+        written_ty: Option<&syn::Type>,
+        init: &syn::Expr,
+        out: &mut Block,
+    ) -> bool {
+        let syn::Expr::Array(array) = strip_parens(init) else {
+            return false;
+        };
+        let elems: Vec<&syn::Expr> = array.elems.iter().collect();
+        let nested = elems
+            .iter()
+            .any(|e| matches!(strip_parens(e), syn::Expr::Array(_)) || repeat_rank(e).is_some());
+        let name = pi.ident.to_string();
+        if elems.is_empty()
+            || nested
+            || mentions(array.elems.to_token_stream(), std::slice::from_ref(&name))
+        {
+            return false;
+        }
+        let (s, first, n) = (&pi.ident, elems[0], elems.len());
+        let ty = written_ty.map(|t| quote!(: #t));
+        let new: syn::Stmt = syn::parse_quote!(let mut #s #ty = [#first; #n];);
+        let syn::Stmt::Local(new) = new else {
+            unreachable!("a `let` statement")
+        };
+        self.lower_local(&new, out);
+        for (i, e) in elems.iter().enumerate().skip(1) {
+            let store: syn::Expr = syn::parse_quote!(#s[#i] = #e);
+            self.lower_expr_stmt(&store, out);
+        }
+        true
+    }
+
+    /// The array that `e` copies as a whole (`a`, `a.clone()`, `a.to_vec()`, `&a`), if `a`
+    /// is an array of the function.
+    fn whole_array(&self, e: &syn::Expr) -> Option<VarId> {
+        let e = match strip_parens(e) {
+            syn::Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(m.method.to_string().as_str(), "clone" | "to_vec") =>
+            {
+                &m.receiver
+            }
+            e => e,
+        };
+        let v = self.local_of(e)?;
+        (self.array_locals.contains_key(&v) || matches!(self.vars[v].ty, Ty::FloatArray(_)))
+            .then_some(v)
+    }
+
+    /// `h = [x; n]`, `h = vec![x; n]` (a reset) and `h = a` (a copy) for an array `h` of the
+    /// function, lowered as the element-by-element loop a person would write, so that the
+    /// reverse sweep treats them like any other stores. Returns false for other assignments.
+    fn lower_array_assign(&mut self, a: &syn::ExprAssign, out: &mut Block) -> bool {
+        let Some(target) = self.local_of(&a.left) else {
+            return false;
+        };
+        let rank = match self.array_locals.get(&target) {
+            Some(a) => a.rank,
+            None => match self.vars[target].ty {
+                Ty::FloatArray(r) => usize::from(r),
+                _ => return false,
+            },
+        };
+        let h = &a.left;
+        let j = Ident::new("__j", Span::call_site());
+        let right = strip_parens(&a.right);
+        let code: syn::Expr = if let Some((elem, len, vec)) = repeat_parts(right) {
+            if rank != 1 || repeat_rank(&elem).is_some() {
+                self.errors.at(
+                    &a,
+                    "resetting an array of rows as a whole is not supported in a \
+                     `#[differentiate]` function: assign its elements in nested loops",
+                );
+                return true;
+            }
+            let check = vec.then(|| {
+                let msg = format!(
+                    "`{}` changes length: a `#[differentiate]` function resets an array only \
+                     to its own length",
+                    show(&a)
+                );
+                quote!(assert_eq!(#h.len(), #len, #msg);)
+            });
+            let lit = matches!(&elem, syn::Expr::Lit(_));
+            let fill = Ident::new("__fill", Span::call_site());
+            let (bind, value) = if lit {
+                (None, quote!(#elem))
+            } else {
+                (Some(quote!(let #fill = #elem;)), quote!(#fill))
+            };
+            syn::parse_quote!({
+                #check
+                #bind
+                for #j in 0..#h.len() {
+                    #h[#j] = #value;
+                }
+            })
+        } else if let Some(source) = self.whole_array(right) {
+            if rank != 1 {
+                self.errors.at(
+                    &a,
+                    "copying an array of rows as a whole is not supported in a \
+                     `#[differentiate]` function: copy its elements in nested loops",
+                );
+                return true;
+            }
+            let src = Ident::new(&self.vars[source].user_name, right.span());
+            let msg = format!("`{}`: the arrays have different lengths", show(&a));
+            syn::parse_quote!({
+                assert_eq!(#h.len(), #src.len(), #msg);
+                for #j in 0..#h.len() {
+                    #h[#j] = #src[#j];
+                }
+            })
+        } else {
+            self.errors.at(
+                &a.right,
+                "an array of a `#[differentiate]` function is assigned as a whole only from \
+                 `[value; n]`, `vec![value; n]` or another array of the function: assign its \
+                 elements instead",
+            );
+            return true;
+        };
+        self.lower_expr_stmt(&code, out);
+        true
     }
 
     /// `let (a, mut b) = (x, y);` and `let (s, c) = x.sin_cos();` as one `let` per name.
@@ -698,6 +1004,7 @@ impl Lowering<'_> {
             {
                 self.lower_store(&b.left, compound_op(&b.op), &b.right, b.span(), out)
             }
+            syn::Expr::Assign(a) if self.lower_array_assign(a, out) => {}
             syn::Expr::Assign(a) => {
                 if let Some(var) = self.assign_target(&a.left) {
                     let value = self.lower_expr(&a.right, out);
@@ -777,10 +1084,7 @@ impl Lowering<'_> {
                 label: c.label.clone(),
             }),
             syn::Expr::Paren(p) => self.lower_expr_stmt(&p.expr, out),
-            syn::Expr::Macro(m) => {
-                let tokens = self.rename_tokens(m.to_token_stream());
-                out.push(Stmt::Passive(quote!(#tokens;)));
-            }
+            syn::Expr::Macro(m) => self.lower_macro_stmt(&m.mac, out),
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) => {
                 let e = self.lower_expr(expr, out);
                 let mut refs = Vec::new();
@@ -822,7 +1126,35 @@ impl Lowering<'_> {
         match strip_parens(e) {
             syn::Expr::Tuple(t) => t.elems.iter().map(|x| self.lower_expr(x, out)).collect(),
             syn::Expr::Array(a) => a.elems.iter().map(|x| self.lower_expr(x, out)).collect(),
-            other => vec![self.lower_expr(other, out)],
+            other => {
+                // `-> [f64; N]` returning an array of the function: its `N` elements.
+                let array = self.local_of(other).filter(|v| {
+                    self.array_locals
+                        .get(v)
+                        .is_some_and(|a| a.rank == 1 && a.float)
+                        || self.vars[*v].ty == Ty::FloatArray(1)
+                });
+                match (self.ret, array) {
+                    (Some(RetShape::Array(n)), Some(var)) => {
+                        let span = other.span();
+                        let at = |kind| Expr {
+                            kind,
+                            span,
+                            end: span,
+                        };
+                        (0..n)
+                            .map(|i| {
+                                let i = syn::LitInt::new(&format!("{i}usize"), span);
+                                at(ExprKind::Index {
+                                    var,
+                                    index: vec![at(ExprKind::Lit(syn::Lit::Int(i)))],
+                                })
+                            })
+                            .collect()
+                    }
+                    _ => vec![self.lower_expr(other, out)],
+                }
+            }
         }
     }
 
@@ -1206,6 +1538,30 @@ impl Lowering<'_> {
                 int_arg,
             };
         }
+        if let Some(test) = FLOAT_TESTS.iter().find(|t| **t == name) {
+            if m.args.is_empty() {
+                let x = self.lower_expr(&m.receiver, out);
+                return ExprKind::Unary(UnOp::Test(test), Box::new(x));
+            }
+        }
+        let local = self
+            .local_of(&m.receiver)
+            .and_then(|v| self.array_locals.get(&v));
+        if let (Some(a), true) = (local, name == "len" && m.args.is_empty()) {
+            // The length of a local array is its constant `N` or the variable that holds it,
+            // which the reverse sweep can read where the array does not exist (it may live only
+            // in a loop's body).
+            match (&a.len, a.len_var) {
+                (Some(n), _) => {
+                    return ExprKind::Opaque {
+                        tokens: quote!((#n)),
+                        refs: Vec::new(),
+                    }
+                }
+                (None, Some(v)) => return ExprKind::Var(v),
+                (None, None) => {}
+            }
+        }
         if matches!(name.as_str(), "len" | "is_empty") && self.local_of(&m.receiver).is_some() {
             // The length of an array carries no derivative.
             let ExprKind::Opaque { tokens, .. } = self.opaque(&syn::Expr::MethodCall(m.clone()))
@@ -1270,6 +1626,12 @@ impl Lowering<'_> {
                     args,
                     int_arg,
                 };
+            }
+            if let Some(test) = FLOAT_TESTS.iter().find(|t| **t == segs[1]) {
+                if c.args.len() == 1 {
+                    let x = self.lower_expr(&c.args[0], out);
+                    return ExprKind::Unary(UnOp::Test(test), Box::new(x));
+                }
             }
             if segs[1] == "from" && c.args.len() == 1 {
                 let inner = self.lower_expr(&c.args[0], out);
@@ -1456,9 +1818,9 @@ impl Lowering<'_> {
         if !range_based(e) {
             self.errors.at(
                 &e,
-                "a `#[differentiate]` loop walks an integer range (`0..n`, `(0..=n).rev()`, \
-                 `(0..n).step_by(k)`) or the function's arrays (`xs`, `xs.iter()`, \
-                 `.enumerate()`, `.zip(ys)`)",
+                "this iterator is not supported in a `#[differentiate]` loop: walk an integer \
+                 range (`0..n`, `(0..=n).rev()`, `(0..n).step_by(k)`) and index the arrays, or \
+                 walk the function's arrays (`xs`, `xs.iter()`, `.enumerate()`, `.zip(ys)`)",
             );
             return None;
         }
@@ -1924,6 +2286,79 @@ fn parse_vec_repeat(input: syn::parse::ParseStream) -> syn::Result<(syn::Expr, s
     input.parse::<syn::Token![;]>()?;
     let len: syn::Expr = input.parse()?;
     Ok((elem, len))
+}
+
+/// The number of nested `[x; n]` / `vec![x; n]` in `e`, if it is one.
+fn repeat_rank(e: &syn::Expr) -> Option<usize> {
+    let (elem, _, _) = repeat_parts(strip_parens(e))?;
+    Some(1 + repeat_rank(&elem).unwrap_or(0))
+}
+
+/// `[elem; len]` or `vec![elem; len]` (with `true`).
+fn repeat_parts(e: &syn::Expr) -> Option<(syn::Expr, syn::Expr, bool)> {
+    match e {
+        syn::Expr::Repeat(r) => Some(((*r.expr).clone(), (*r.len).clone(), false)),
+        syn::Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+            let (elem, len) = m.mac.parse_body_with(parse_vec_repeat).ok()?;
+            Some((elem, len, true))
+        }
+        _ => None,
+    }
+}
+
+/// `assert!(c, ...)` as `if !(c) { panic!(...) }`, `assert_eq!(a, b, ...)` as
+/// `if !(a == b) { panic!(...) }`, and the `debug_` forms guarded by
+/// `cfg!(debug_assertions)`; `None` for any other macro or an assertion that does not parse
+/// (which then passes through for rustc to judge).
+fn assertion(mac: &syn::Macro) -> Option<syn::Expr> {
+    use syn::punctuated::Punctuated;
+    let name = mac.path.get_ident()?.to_string();
+    let (debug, kind) = match name.strip_prefix("debug_") {
+        Some(rest) => (true, rest),
+        None => (false, name.as_str()),
+    };
+    if !matches!(kind, "assert" | "assert_eq" | "assert_ne") {
+        return None;
+    }
+    let args = mac
+        .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let mut args = args.into_iter();
+    let (cond, what): (syn::Expr, String) = match kind {
+        "assert" => {
+            let c = args.next()?;
+            let what = format!("assertion failed: {}", c.to_token_stream());
+            (c, what)
+        }
+        _ => {
+            let (a, b) = (args.next()?, args.next()?);
+            let op = if kind == "assert_eq" { "==" } else { "!=" };
+            let what = format!(
+                "assertion `left {op} right` failed: {} {op} {}",
+                a.to_token_stream(),
+                b.to_token_stream()
+            );
+            if kind == "assert_eq" {
+                (syn::parse_quote!(#a == #b), what)
+            } else {
+                (syn::parse_quote!(#a != #b), what)
+            }
+        }
+    };
+    let message: Vec<syn::Expr> = args.collect();
+    // The panic's location is the assertion's.
+    let at = mac.path.span();
+    let panic = if message.is_empty() {
+        quote_spanned!(at=> ::core::panic!("{}", #what))
+    } else {
+        quote_spanned!(at=> ::core::panic!("{}: {}", #what, ::core::format_args!(#(#message),*)))
+    };
+    let failed = if debug {
+        quote!(::core::cfg!(debug_assertions) && !(#cond))
+    } else {
+        quote!(!(#cond))
+    };
+    Some(syn::parse_quote!(if #failed { #panic; }))
 }
 
 /// The span of the last token of `node`.

@@ -304,7 +304,20 @@ impl BinOp {
 pub enum UnOp {
     Neg,
     Not,
+    /// A test of a float that gives a `bool` and carries no derivative: `x.is_nan()`,
+    /// `x.is_finite()`, ... (the method's name).
+    Test(&'static str),
 }
+
+/// The `bool` tests of a float, `x.is_nan()` or `f64::is_nan(x)`, allowed in conditions.
+pub const FLOAT_TESTS: [&str; 6] = [
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_sign_positive",
+    "is_sign_negative",
+];
 
 #[derive(Clone)]
 pub struct Expr {

@@ -7,7 +7,7 @@
 
 use crate::infer::{is_active, type_of};
 use crate::model::*;
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,7 @@ fn prec(e: &Expr) -> u8 {
             BinOp::Or => 2,
         },
         ExprKind::Cast(..) => 12,
+        ExprKind::Unary(UnOp::Test(_), _) => 20,
         ExprKind::Unary(..) => 13,
         ExprKind::Opaque { .. } => 1,
         _ => 20,
@@ -112,12 +113,19 @@ impl Printer<'_> {
                     tokens.clone()
                 }
             }
+            ExprKind::Unary(UnOp::Test(test), a) => {
+                let x = self.expr(a, self.generic() && type_of(a, self.vars) == Ty::Float);
+                let x = paren_if(prec(a) < 20, x);
+                let test = Ident::new(test, span);
+                quote_spanned!(span=> #x.#test())
+            }
             ExprKind::Unary(op, a) => {
                 let inner = self.expr(a, float);
                 let inner = paren_if(prec(a) < 13, inner);
                 match op {
                     UnOp::Neg => quote_spanned!(span=> -#inner),
                     UnOp::Not => quote_spanned!(span=> !#inner),
+                    UnOp::Test(_) => unreachable!("printed above"),
                 }
             }
             ExprKind::Binary(op, a, b) => {

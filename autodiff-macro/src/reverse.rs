@@ -789,6 +789,18 @@ impl Rev<'_> {
                 let v = &vars[*var];
                 let id = v.ident.clone();
                 match (v.ty, init) {
+                    // With `return`/`break` lowered to an exit code, rustc cannot see that a
+                    // variable assigned in the branches of `let t = if c { a } else { return };`
+                    // is assigned wherever it is read: it starts at a value never read.
+                    // Inside a branch (not a loop) the reverse sweep reads the value after the
+                    // branch's block has closed: declared before the forward sweep, like the
+                    // temporaries of `define`.
+                    (Ty::Float, None) if self.depth > 0 && self.loop_level() == 0 => {
+                        self.hoisted.push(quote!(let mut #id: f64 = 0.0;));
+                    }
+                    (Ty::Float, None) if self.needs_exit => {
+                        out.fwd.push(quote!(let mut #id: f64 = 0.0;));
+                    }
                     (Ty::Float, None) => {
                         let m = v.mutable.then(|| quote!(mut));
                         out.fwd.push(quote!(let #m #id: f64;));
@@ -839,6 +851,9 @@ impl Rev<'_> {
                                     }
                                 }
                             }
+                            None if self.needs_exit => out.fwd.push(
+                                quote!(let mut #id #ty = ::core::default::Default::default();),
+                            ),
                             None => out.fwd.push(quote!(let #m #id #ty;)),
                         }
                     }
@@ -1392,7 +1407,18 @@ impl Rev<'_> {
             out.fwd.push(quote!(let #m #id = #e;));
             return;
         };
-        let e = self.p.expr(init, false);
+        // `[x; n]` with an `x` that carries a derivative: every element starts as `x`, so
+        // `x`'s adjoint receives the sum of the array's adjoints where the array is made.
+        let (mut elem, mut rank) = (init, 0);
+        while let ExprKind::ArrayNew { elem: inner, .. } = &elem.kind {
+            elem = inner;
+            rank += 1;
+        }
+        let elem_val = is_active(elem, &self.f.vars).then(|| self.lin(elem, None, out));
+        let e = match &elem_val {
+            Some(val) => self.array_new(init, val.now.clone()),
+            None => self.p.expr(init, false),
+        };
         out.fwd.push(quote!(let #m #id = #e;));
         if !v.active {
             return;
@@ -1401,6 +1427,31 @@ impl Rev<'_> {
         let zeros = zero_array(init, self, &id, out);
         let level = self.loop_level();
         self.declare_adj(level, &adj, zeros);
+        if let Some(elem_adj) = elem_val.and_then(|v| v.adj) {
+            let flat = (1..rank).map(|_| quote!(.flatten()));
+            out.rev
+                .push(quote!(#elem_adj += #adj.iter()#(#flat)*.sum::<f64>();));
+        }
+    }
+
+    /// `[elem; n]` or `vec![elem; n]` (nested as `init` is) around the computed `elem`.
+    fn array_new(&self, init: &Expr, elem: TokenStream) -> TokenStream {
+        match &init.kind {
+            ExprKind::ArrayNew {
+                elem: inner,
+                len,
+                vec,
+            } => {
+                let inner = self.array_new(inner, elem);
+                let len = self.p.expr(len, false);
+                if *vec {
+                    quote!(::std::vec![#inner; #len])
+                } else {
+                    quote!([#inner; #len])
+                }
+            }
+            _ => elem,
+        }
     }
 
     fn assign(&mut self, var: VarId, op: Option<BinOp>, value: &Expr, span: Span, out: &mut Out) {
@@ -1832,7 +1883,7 @@ impl Rev<'_> {
                     }
                 }
             }
-            ExprKind::Unary(UnOp::Not, _)
+            ExprKind::Unary(UnOp::Not | UnOp::Test(_), _)
             | ExprKind::Binary(..)
             | ExprKind::Lit(_)
             | ExprKind::Path(_)

@@ -165,6 +165,8 @@ struct Fill {
     ptr: usize,
     /// The loop whose body it is in.
     outer: usize,
+    /// How many loops enclose the fill (the outer loop included).
+    outer_depth: usize,
     arrays: Vec<VarId>,
     /// The positions of the sites in it (its stores and the reads in their values).
     first: usize,
@@ -285,6 +287,7 @@ impl<'a> Walk<'a> {
                     (true, Some(&outer)) => self.fill_arrays(kind, body).map(|arrays| Fill {
                         ptr: addr(s),
                         outer,
+                        outer_depth: self.loops.len(),
                         arrays,
                         first: self.pos + 1,
                         last: 0,
@@ -332,7 +335,7 @@ impl<'a> Walk<'a> {
             }
             ExprKind::Lit(_) | ExprKind::Path(_) => {}
             ExprKind::Unary(UnOp::Neg, a) | ExprKind::Cast(a, _) => self.expr(a, needed),
-            ExprKind::Unary(UnOp::Not, a) => self.expr(a, false),
+            ExprKind::Unary(UnOp::Not | UnOp::Test(_), a) => self.expr(a, false),
             ExprKind::Binary(op, a, b) => {
                 let pass = match op {
                     BinOp::Add | BinOp::Sub => needed,
@@ -440,7 +443,13 @@ impl<'a> Walk<'a> {
             let arrays_ok = fill.arrays.iter().all(|a| {
                 let reads = self.reads.get(a).unwrap_or(&empty);
                 let writes = self.writes.get(a).unwrap_or(&empty);
+                // The replay runs where the reverse of the outer loop's body starts: the array
+                // must exist there, so it is declared outside that loop.
                 self.f.vars[*a].kind == VarKind::Local
+                    && self
+                        .decl_loops
+                        .get(a)
+                        .is_some_and(|&d| d < fill.outer_depth)
                     && self.eligible.contains(a)
                     && !self.in_calls.contains(a)
                     && filled[a] == 1
