@@ -527,6 +527,37 @@ fn match_and_early_return() {
     }
 }
 
+/// `match` on a tuple of conditions and integers, with a `return` in an arm.
+#[differentiate]
+fn quadrants(x: f64, y: f64, k: usize) -> f64 {
+    match (x > 0.0, y > 0.0, k % 2) {
+        (true, true, 0) => x * y,
+        (true, false, _) => x - y.exp(),
+        (false, _, 1) => return (x * y).sin(),
+        _ => x + y,
+    }
+}
+
+#[test]
+fn match_on_a_tuple() {
+    let plain = |x: f64, y: f64, k: usize| match (x > 0.0, y > 0.0, k % 2) {
+        (true, true, 0) => x * y,
+        (true, false, _) => x - y.exp(),
+        (false, _, 1) => (x * y).sin(),
+        _ => x + y,
+    };
+    for k in 0..2 {
+        for (x, y) in [(0.7, 1.2), (0.7, -1.2), (-0.4, 0.9), (-0.4, -0.9)] {
+            let (v, g) = quadrants_grad(x, y, k);
+            assert_close(v, plain(x, y, k), 1e-15);
+            let num = numeric_gradient(|p| plain(p[0], p[1], k), [x, y]);
+            assert_all_close(&g, &num, NUMERIC);
+            assert_close(quadrants_jvp(x, 1.0, y, 0.0, k).1, g[0], MODES);
+            assert_close(quadrants_jvp(x, 0.0, y, 1.0, k).1, g[1], MODES);
+        }
+    }
+}
+
 // ------------------------------------------------------------------ parameters that are not differentiated
 
 #[differentiate]

@@ -311,14 +311,20 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
                 check_block(els, vars, errors);
             }
             Stmt::Match { scrutinee, arms } => {
-                if type_of(scrutinee, vars) == Ty::Float {
+                // A tuple scrutinee is an opaque tuple of the variables holding its parts.
+                let float_part = match &scrutinee.kind {
+                    ExprKind::Opaque { refs, .. } => refs.iter().any(|v| vars[*v].ty == Ty::Float),
+                    _ => false,
+                };
+                if float_part || type_of(scrutinee, vars) == Ty::Float {
                     errors.range(
                         scrutinee.span,
                         scrutinee.end,
                         "`match` on a float is not supported: compare with `if`/`else if`",
                     );
+                } else {
+                    check_expr(scrutinee, vars, errors);
                 }
-                check_expr(scrutinee, vars, errors);
                 for arm in arms {
                     if let Some(g) = &arm.guard {
                         check_expr(g, vars, errors);

@@ -1238,7 +1238,41 @@ impl Lowering<'_> {
     }
 
     fn lower_match(&mut self, m: &syn::ExprMatch, sink: Sink, out: &mut Block) -> Stmt {
-        let scrutinee = self.lower_expr(&m.expr, out);
+        let scrutinee = match strip_parens(&m.expr) {
+            // `match (x > 0.0, k) { .. }`: each part in a variable of its own, matched as a
+            // tuple of those variables.
+            syn::Expr::Tuple(t) if !t.elems.is_empty() => {
+                let mut idents = Vec::new();
+                let mut refs = Vec::new();
+                for part in &t.elems {
+                    let init = self.lower_expr(part, out);
+                    let id = self.vars.len();
+                    let var = self.new_var(
+                        &Ident::new(&format!("__part{id}"), Span::mixed_site()),
+                        Ty::Unknown,
+                        None,
+                        false,
+                        VarKind::Temp,
+                    );
+                    out.push(Stmt::Let {
+                        var,
+                        init: Some(init),
+                    });
+                    idents.push(self.vars[var].ident.clone());
+                    refs.push(var);
+                }
+                let span = m.expr.span();
+                Expr {
+                    kind: ExprKind::Opaque {
+                        tokens: quote!((#(#idents,)*)),
+                        refs,
+                    },
+                    span,
+                    end: last_span(&m.expr),
+                }
+            }
+            e => self.lower_expr(e, out),
+        };
         let mut arms = Vec::new();
         for arm in &m.arms {
             let arm = self.in_scope(|cx| {
