@@ -716,7 +716,8 @@ fn calls_pass_array_adjoints_to_the_callee() {
 
 // ------------------------------------------------------------------ reversed iteration
 
-/// `.iter().rev()` with both element patterns, a label and `continue` to it.
+/// `.iter().rev()` and `.iter().enumerate().rev()` with both element patterns, a label and
+/// `continue` to it.
 #[differentiate]
 fn reversed(c: &[f64], x: f64) -> f64 {
     let mut acc = 0.0;
@@ -731,6 +732,12 @@ fn reversed(c: &[f64], x: f64) -> f64 {
             }
             s += *v * u * x;
         }
+    }
+    for (i, &ci) in c.iter().enumerate().rev() {
+        s = s * 0.5 + ci * (i as f64 + x);
+    }
+    for (_, v) in c.iter().enumerate().rev() {
+        s += *v * s;
     }
     acc + s
 }

@@ -223,22 +223,52 @@ fn reversed_elements(f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
     if rev.method != "rev" || !rev.args.is_empty() {
         return None;
     }
-    let syn::Expr::MethodCall(iter) = strip_parens(&rev.receiver) else {
+    let syn::Expr::MethodCall(outer) = strip_parens(&rev.receiver) else {
         return None;
     };
+    let mut iter = outer;
+    // `.iter().enumerate().rev()` binds `(i, x)`.
+    let enumerated = iter.method == "enumerate" && iter.args.is_empty();
+    if enumerated {
+        let syn::Expr::MethodCall(inner) = strip_parens(&iter.receiver) else {
+            return None;
+        };
+        iter = inner;
+    }
     if iter.method != "iter" || !iter.args.is_empty() {
         return None;
     }
     let array = &iter.receiver;
-    let name = match strip_pat_type(&f.pat) {
-        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.clone(),
+    let element = |p: &Pat| match p {
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi.clone()),
         Pat::Reference(r) if r.mutability.is_none() => match &*r.pat {
-            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.clone(),
-            _ => return None,
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi.clone()),
+            _ => None,
         },
-        _ => return None,
+        _ => None,
     };
-    let index = Ident::new("__index_rev", Span::mixed_site());
+    let mut index = Ident::new("__index_rev", Span::mixed_site());
+    let name = if enumerated {
+        let Pat::Tuple(t) = strip_pat_type(&f.pat) else {
+            return None;
+        };
+        let [i, x] = [t.elems.first()?, t.elems.get(1)?];
+        if t.elems.len() != 2 {
+            return None;
+        }
+        match i {
+            Pat::Ident(pi)
+                if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() =>
+            {
+                index = pi.ident.clone();
+            }
+            Pat::Wild(_) => {}
+            _ => return None,
+        }
+        element(x)?
+    } else {
+        element(strip_pat_type(&f.pat))?
+    };
     let body = &f.body;
     let label = &f.label;
     Some(syn::parse_quote! {
@@ -1089,7 +1119,25 @@ impl Lowering<'_> {
                 let e = self.lower_expr(expr, out);
                 let mut refs = Vec::new();
                 collect_refs(&e, &mut refs);
-                if refs.iter().any(|&v| self.vars[v].ty == Ty::Float) {
+                let growth = match expr {
+                    syn::Expr::MethodCall(m) => matches!(
+                        m.method.to_string().as_str(),
+                        "push" | "insert" | "extend" | "extend_from_slice" | "append" | "resize"
+                    )
+                    .then_some(&m.method),
+                    _ => None,
+                };
+                let floats = refs.iter().any(|&v| self.vars[v].ty == Ty::Float);
+                if let (Some(method), true) = (growth, floats) {
+                    self.errors.at(
+                        method,
+                        format!(
+                            "growing a vector of floats (`.{method}()`) is not supported in a \
+                             `#[differentiate]` function: make it with its final length \
+                             (`vec![0.0; n]`) and assign its elements (`v[i] = ..`)"
+                        ),
+                    );
+                } else if floats {
                     self.errors.at(
                         &expr,
                         "a call whose result is unused cannot pass a derivative anywhere: assign \

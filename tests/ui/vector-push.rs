@@ -1,0 +1,14 @@
+use autodiff::differentiate;
+#[differentiate]
+fn pushy(x: f64, n: usize) -> f64 {
+    let mut v = Vec::new();
+    for i in 0..n {
+        v.push(x * i as f64);
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += v[i];
+    }
+    s
+}
+fn main() {}
