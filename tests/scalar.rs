@@ -378,6 +378,7 @@ fn binary_rules(x: f64, y: f64) -> f64 {
         + x.hypot(y)
         + y.log(x + 3.0)
         + x.mul_add(y, x)
+        + x.copysign(y - 1.0) * f64::to_degrees(y) * x.to_radians()
 }
 
 #[test]
@@ -392,6 +393,7 @@ fn binary_rules_against_central_differences() {
             + x.hypot(y)
             + y.log(x + 3.0)
             + x.mul_add(y, x)
+            + x.copysign(y - 1.0) * f64::to_degrees(y) * x.to_radians()
     };
     for p in [[0.3, 1.4], [1.2, 0.7], [-0.5, 2.0], [-1.5, 0.9]] {
         let (v, g) = binary_rules_grad(p[0], p[1]);
@@ -747,6 +749,71 @@ fn generic_version_runs_on_f64_and_duals() {
     assert_all_close(&r.eps, &g, MODES);
 }
 
+// ------------------------------------------------------------------ printing precedence
+
+/// Parenthesised comparisons compared again, and casts before `<` and `<<`, which the
+/// generated code must keep parenthesised.
+#[differentiate]
+fn precedence(x: f64, y: f64, k: i64, m: usize, flag: bool) -> f64 {
+    let mut s = x * y;
+    if (x > 0.0) == (y > 0.0) {
+        s += x;
+    }
+    if (x > 1.0) != flag {
+        s *= y;
+    }
+    if (k as usize) < m {
+        s += y * y;
+    }
+    let bits = (m as u32) << 2;
+    if (bits as f64) < x * 10.0 {
+        s -= x;
+    }
+    s
+}
+
+#[test]
+fn comparisons_and_casts_keep_their_parentheses() {
+    for (x, y, k, m, flag) in [
+        (0.7, 1.3, 1, 3, true),
+        (-0.4, 1.1, 5, 2, false),
+        (1.5, -0.2, 0, 0, true),
+    ] {
+        let f = |x: f64, y: f64| precedence(x, y, k, m, flag);
+        let (v, g) = precedence_grad(x, y, k, m, flag);
+        assert_close(v, f(x, y), 1e-15);
+        assert_all_close(&g, &numeric_gradient(|p| f(p[0], p[1]), [x, y]), NUMERIC);
+        assert_close(precedence_jvp(x, 0.0, y, 1.0, k, m, flag).1, g[1], MODES);
+    }
+}
+
+// ------------------------------------------------------------------ infinite partial derivatives
+
+#[differentiate]
+fn norm(x: f64, y: f64) -> f64 {
+    (x * x + y * y).sqrt()
+}
+
+#[differentiate]
+fn norm_hypot(x: f64, y: f64) -> f64 {
+    x.hypot(y)
+}
+
+/// The convention documented in the README: at the origin forward mode gives 0 (a zero tangent
+/// stays zero through `sqrt'(0) = ∞`), reverse mode NaN (IEEE `∞ · 0`), `hypot` 0 in both.
+#[test]
+fn infinite_partial_derivatives() {
+    assert_eq!(norm_jvp(0.0, 1.0, 0.0, 0.0).1, 0.0);
+    let (_, g) = norm_grad(0.0, 0.0);
+    assert!(g.iter().all(|d| d.is_nan()), "{g:?}");
+    assert_eq!(norm_hypot_grad(0.0, 0.0).1, [0.0, 0.0]);
+    assert_eq!(norm_hypot_jvp(0.0, 1.0, 0.0, 0.0).1, 0.0);
+    // Away from the origin the modes agree.
+    let (_, g) = norm_grad(0.3, -0.4);
+    assert_all_close(&g, &[0.6, -0.8], 1e-15);
+    assert_close(norm_jvp(0.3, 1.0, -0.4, 0.0).1, g[0], MODES);
+}
+
 // ------------------------------------------------------------------ derivatives supplied by the user
 
 /// ln(1 + eˣ) without overflow; its derivative, the logistic function, is supplied.
@@ -784,6 +851,28 @@ fn scaled_power_partials<S: autodiff::Real>(x: S, c: S, n: i32) -> (S, [S; 1]) {
         c * x.powi(n),
         [c * S::from_f64(f64::from(n)) * x.powi(n - 1)],
     )
+}
+
+/// `x + √y`, with partials that are infinite at `y = 0`.
+#[differentiate(partials = root_sum_partials)]
+fn root_sum(x: f64, y: f64) -> f64 {
+    x + y.sqrt()
+}
+
+fn root_sum_partials<S: autodiff::Real>(x: S, y: S) -> (S, [S; 2]) {
+    let s = y.sqrt();
+    (x + s, [S::one(), (s + s).recip()])
+}
+
+#[test]
+fn supplied_partials_keep_a_zero_tangent_zero() {
+    // Along x the derivative is 1, though ∂/∂y is infinite at y = 0: forward mode treats
+    // 0 · ∞ as 0, as the built-in rules do.
+    let (_, dx) = root_sum_jvp(1.0, 1.0, 0.0, 0.0);
+    assert_eq!(dx, 1.0);
+    let (_, g) = root_sum_grad(1.0, 0.0);
+    assert_eq!(g, [1.0, f64::INFINITY]);
+    assert_eq!(root_sum_hessian(1.0, 0.25)[0], [0.0, 0.0]);
 }
 
 #[differentiate]

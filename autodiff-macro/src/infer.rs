@@ -394,7 +394,45 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
     }
 }
 
+/// A parameter of a type the macro does not know (an alias such as `type Real = f64;`) used
+/// as a float: it would silently get no derivative.
+fn check_aliased_float(operand: &Expr, float_context: bool, vars: &[Var], errors: &mut Errors) {
+    let ExprKind::Var(v) = &operand.kind else {
+        return;
+    };
+    let var = &vars[*v];
+    if !(float_context && var.ty == Ty::Other && matches!(var.kind, VarKind::Param { .. })) {
+        return;
+    }
+    let ty = var
+        .written_ty
+        .as_ref()
+        .map_or_else(String::new, |t| crate::lower::show(t));
+    errors.range(
+        operand.span,
+        operand.end,
+        format!(
+            "`{}` is used as a float, but its type `{ty}` is not `f64` to `#[differentiate]` (an \
+             alias is not followed), so it would get no derivative: write its type as `f64` \
+             (with `#[constant]` if it is data)",
+            var.user_name
+        ),
+    );
+}
+
 fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
+    match &e.kind {
+        ExprKind::Binary(op, a, b) if op.is_arith() || op.is_comparison() => {
+            check_aliased_float(a, type_of(b, vars) == Ty::Float, vars, errors);
+            check_aliased_float(b, type_of(a, vars) == Ty::Float, vars, errors);
+        }
+        ExprKind::Rule { args, .. } => {
+            for a in args {
+                check_aliased_float(a, true, vars, errors);
+            }
+        }
+        _ => {}
+    }
     match &e.kind {
         ExprKind::Opaque { refs, .. } => {
             if let Some(v) = refs.iter().find(|v| vars[**v].active) {

@@ -1200,6 +1200,16 @@ impl Lowering<'_> {
                             })
                             .collect()
                     }
+                    (Some(shape @ (RetShape::Tuple(_) | RetShape::Array(_))), _) => {
+                        self.errors.at(
+                            &other,
+                            "a function with several outputs returns them written out (`(a, b)`, \
+                             `[a, b]`) or, for `[f64; N]`, as a local array: the result of a \
+                             call, or another value taken as a whole, is not supported yet",
+                        );
+                        let span = other.span();
+                        (0..shape.len()).map(|_| self.error_expr(span)).collect()
+                    }
                     _ => vec![self.lower_expr(other, out)],
                 }
             }

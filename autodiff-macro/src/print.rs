@@ -139,7 +139,13 @@ impl Printer<'_> {
                     float
                 };
                 let p = prec(e);
-                let l = paren_if(prec(a) < p, self.expr(a, operand_float));
+                // Comparisons do not chain (`(a < b) == c`), and `x as T < y` or
+                // `x as T << k` would read `<` as the start of generic arguments.
+                let left_paren = prec(a) < p
+                    || (op.is_comparison() && prec(a) == p)
+                    || (matches!(a.kind, ExprKind::Cast(..))
+                        && matches!(op, BinOp::Lt | BinOp::Shl));
+                let l = paren_if(left_paren, self.expr(a, operand_float));
                 let r = paren_if(prec(b) <= p, self.expr(b, operand_float));
                 let o = op.tokens();
                 quote!(#l #o #r)

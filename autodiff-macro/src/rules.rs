@@ -60,6 +60,8 @@ pub static RULES: &[Rule] = &[
     unary("round"),
     unary("trunc"),
     unary("fract"),
+    unary("to_degrees"),
+    unary("to_radians"),
     Rule {
         name: "powi",
         float_args: 1,
@@ -73,6 +75,7 @@ pub static RULES: &[Rule] = &[
     nary("max", 2),
     nary("mul_add", 3),
     nary("clamp", 3),
+    nary("copysign", 2),
 ];
 
 /// The rule called `name`, if the table has one.
@@ -84,9 +87,7 @@ pub fn lookup(name: &str) -> Option<&'static Rule> {
 pub fn unsupported_hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "sin_cos" => "call `.sin()` and `.cos()` separately",
-        "to_degrees" | "to_radians" => "multiply by the conversion factor instead",
         "rem_euclid" | "div_euclid" => "these have no derivative rule; write the arithmetic out",
-        "copysign" => "use `.abs()` and a sign factor",
         "total_cmp" | "partial_cmp" => "compare with `<`, `>` in a condition",
         _ => return None,
     })

@@ -991,7 +991,9 @@ impl<T: Real, const N: usize> Real for Dual<T, N> {
         let mut eps = [T::zero(); N];
         for (arg, d) in args.iter().zip(partials) {
             for (e, t) in eps.iter_mut().zip(arg.eps) {
-                *e += d * t;
+                // As in the built-in rules: a zero tangent stays zero through an infinite
+                // partial derivative.
+                *e += times(t, d);
             }
         }
         Self::new(value, eps)
