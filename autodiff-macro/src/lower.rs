@@ -2297,6 +2297,10 @@ fn describe_unsupported(expr: &syn::Expr) -> (&'static str, &'static str) {
             "`return` inside an expression",
             "return from a statement position",
         ),
+        syn::Expr::Loop(_) | syn::Expr::While(_) | syn::Expr::ForLoop(_) => (
+            "a loop used as a value (`break value`)",
+            "declare the variable before the loop, assign it inside, then `break`",
+        ),
         _ => (
             "this expression",
             "rewrite it with `let`, arithmetic, method calls and `if`/`match`",
