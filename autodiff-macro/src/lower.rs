@@ -739,16 +739,21 @@ impl Lowering<'_> {
                         )
                 });
                 if let Some(source) = copied {
-                    let name = &ident;
-                    self.errors.at(
-                        &e,
+                    let (name, from) = (ident.to_string(), &self.vars[source].user_name);
+                    let msg = if name == *from {
                         format!(
-                            "a copy of the whole array `{}` cannot start a new variable in a \
+                            "a copy of the whole array `{from}` under its own name is not \
+                             supported in a `#[differentiate]` function: give the copy another \
+                             name"
+                        )
+                    } else {
+                        format!(
+                            "a copy of the whole array `{from}` cannot start a new variable in a \
                              `#[differentiate]` function: declare `let mut {name} = [0.0; N];` \
-                             (or `vec![0.0; n]`), then assign `{name} = {};`",
-                            self.vars[source].user_name, self.vars[source].user_name
-                        ),
-                    );
+                             (or `vec![0.0; n]`), then assign `{name} = {from};`"
+                        )
+                    };
+                    self.errors.at(&e, msg);
                     out.push(Stmt::Let { var, init: None });
                     self.bind(var);
                     return;
@@ -777,6 +782,10 @@ impl Lowering<'_> {
         let Some(source) = self.whole_array(init) else {
             return false;
         };
+        if pi.ident == self.vars[source].user_name {
+            // `let a = a.clone();` would copy the new `a` into itself.
+            return false;
+        }
         let shape = match self.array_locals.get(&source) {
             Some(a) if a.rank == 1 && a.float => a.len.clone(),
             Some(_) => return false,
