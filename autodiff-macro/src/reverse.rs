@@ -1416,7 +1416,7 @@ impl Rev<'_> {
         }
         let elem_val = is_active(elem, &self.f.vars).then(|| self.lin(elem, None, out));
         let e = match &elem_val {
-            Some(val) => self.array_new(init, val.now.clone()),
+            Some(val) => repeat_array(init, val.now.clone(), None, &self.p),
             None => self.p.expr(init, false),
         };
         out.fwd.push(quote!(let #m #id = #e;));
@@ -1431,26 +1431,6 @@ impl Rev<'_> {
             let flat = (1..rank).map(|_| quote!(.flatten()));
             out.rev
                 .push(quote!(#elem_adj += #adj.iter()#(#flat)*.sum::<f64>();));
-        }
-    }
-
-    /// `[elem; n]` or `vec![elem; n]` (nested as `init` is) around the computed `elem`.
-    fn array_new(&self, init: &Expr, elem: TokenStream) -> TokenStream {
-        match &init.kind {
-            ExprKind::ArrayNew {
-                elem: inner,
-                len,
-                vec,
-            } => {
-                let inner = self.array_new(inner, elem);
-                let len = self.p.expr(len, false);
-                if *vec {
-                    quote!(::std::vec![#inner; #len])
-                } else {
-                    quote!([#inner; #len])
-                }
-            }
-            _ => elem,
         }
     }
 
@@ -2056,26 +2036,12 @@ fn contribution(a: &Val, c: TokenStream) -> TokenStream {
 
 /// An all-zero array of the same shape as the array `id` created by `init`.
 fn zero_array(init: &Expr, rev: &mut Rev, id: &Ident, out: &mut Out) -> TokenStream {
-    fn zeros(e: &Expr, outer_len: Option<TokenStream>, p: &Printer) -> TokenStream {
-        match &e.kind {
-            ExprKind::ArrayNew { elem, len, vec } => {
-                let inner = zeros(elem, None, p);
-                let len = outer_len.unwrap_or_else(|| p.expr(len, false));
-                if *vec {
-                    quote!(::std::vec![#inner; #len])
-                } else {
-                    quote!([#inner; #len])
-                }
-            }
-            _ => quote!(0.0_f64),
-        }
-    }
     let ExprKind::ArrayNew { vec, .. } = &init.kind else {
         return quote!(0.0_f64);
     };
     if !*vec {
         // `[x; N]`: `N` is a constant.
-        return zeros(init, None, &rev.p);
+        return repeat_array(init, quote!(0.0_f64), None, &rev.p);
     }
     // `vec![x; n]`: the length is recorded where the array is made, and read where the
     // reverse sweep of its scope starts.
@@ -2092,7 +2058,33 @@ fn zero_array(init: &Expr, rev: &mut Rev, id: &Ident, out: &mut Out) -> TokenStr
         cx.end_records
             .push((quote!(#id.len()), len.clone(), Kind::Usize));
     }
-    zeros(init, Some(quote!(#len)), &rev.p)
+    repeat_array(init, quote!(0.0_f64), Some(quote!(#len)), &rev.p)
+}
+
+/// `[elem; n]` or `vec![elem; n]`, nested as `init` is, around `elem`; `outer_len` replaces
+/// the outermost length.
+fn repeat_array(
+    init: &Expr,
+    elem: TokenStream,
+    outer_len: Option<TokenStream>,
+    p: &Printer,
+) -> TokenStream {
+    match &init.kind {
+        ExprKind::ArrayNew {
+            elem: inner,
+            len,
+            vec,
+        } => {
+            let inner = repeat_array(inner, elem, None, p);
+            let len = outer_len.unwrap_or_else(|| p.expr(len, false));
+            if *vec {
+                quote!(::std::vec![#inner; #len])
+            } else {
+                quote!([#inner; #len])
+            }
+        }
+        _ => elem,
+    }
 }
 
 /// A variable whose value can change after it is read (so reads are copied when the reverse
