@@ -1,5 +1,7 @@
 //! Reverse and forward mode allocate nothing on the heap for code without loops: a counting global
 //! allocator sees zero allocations across `_grad`, `_jvp` and `_vjp` (and the backpropagator).
+//! Code with loops records on tapes, whose storage a thread reuses from one call to the next:
+//! after the first call, a gradient over slices allocates nothing either.
 
 use autodiff::differentiate;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -74,4 +76,44 @@ fn no_heap_allocation_without_loops() {
     });
     assert!(sink.is_finite());
     assert_eq!(n, 0, "{n} heap allocations in code without loops");
+}
+
+#[differentiate]
+fn looping(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if w[i] > x[i] {
+            s += (w[i] * x[i]).sin();
+        } else {
+            s -= w[i].exp() * s.cos();
+        }
+    }
+    s
+}
+
+#[test]
+fn tapes_are_reused_from_call_to_call() {
+    let x: Vec<f64> = (0..500).map(|i| (0.37 * i as f64).sin()).collect();
+    let w: Vec<f64> = (0..500).map(|i| (0.11 * i as f64).cos()).collect();
+    let mut g = vec![0.0; w.len()];
+    let first = looping_grad(&w, &mut g, &x);
+    let want = g.clone();
+    let n = allocations_in(|| {
+        for _ in 0..10 {
+            assert_eq!(looping_grad(&w, &mut g, &x), first);
+            assert_eq!(g, want);
+        }
+    });
+    assert_eq!(n, 0, "{n} heap allocations in 10 gradients after the first");
+    // Another thread starts with its own (empty) pool and gets the same gradient.
+    let other = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut g = vec![0.0; w.len()];
+            looping_grad(&w, &mut g, &x);
+            g
+        })
+        .join()
+        .expect("no panic")
+    });
+    assert_eq!(other, want);
 }

@@ -14,6 +14,7 @@ mod args;
 mod custom;
 mod errors;
 mod forward;
+mod fuse;
 mod infer;
 mod lower;
 mod model;
@@ -64,6 +65,7 @@ fn expand(args: proc_macro2::TokenStream, mut item: syn::ItemFn) -> proc_macro2:
         let stubs = api::stubs(&model);
         return quote!(#item #errs #stubs);
     }
+    fuse::fuse(&mut model);
     let pullback = reverse::pullback_fn(&model);
     let api = api::api_fns(&model);
     quote! {

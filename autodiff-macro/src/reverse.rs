@@ -196,14 +196,15 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     let mut cursors = Vec::new();
     let mut tape_lens = Vec::new();
     // Each tape starts as long as the previous call's (per function, shared by threads), so
-    // that repeated calls do not grow it step by step.
+    // that repeated calls do not grow it step by step, in storage a previous call on this
+    // thread dropped (`Tape`'s pool), so that they do not allocate it afresh either.
     let mut tape = |name: &str, ty: TokenStream, cursor: &str| {
         let (name, cursor) = (format_ident!("{}", name), format_ident!("{}", cursor));
         let last = format_ident!("{}", format!("{name}_LEN").to_uppercase());
         tapes.push(quote! {
             static #last: ::core::sync::atomic::AtomicUsize =
                 ::core::sync::atomic::AtomicUsize::new(0);
-            let mut #name: ::std::vec::Vec<#ty> = ::std::vec::Vec::with_capacity(
+            let mut #name = ::autodiff::__private::Tape::<#ty>::with_capacity(
                 #last.load(::core::sync::atomic::Ordering::Relaxed),
             );
         });
@@ -954,6 +955,10 @@ impl Rev<'_> {
                 ..
             } = s
             {
+                if !arrays.contains(a) {
+                    // Filled too, but kept by the storage plan's other means.
+                    continue;
+                }
                 ok &= self.replayable(value);
                 let id = &self.f.vars[*a].ident;
                 let idx = index.iter().map(|i| self.p.expr(i, false));

@@ -17,7 +17,10 @@
 //!   (`for j in 0..d { v[j] = x[i * d + j] - mu[j]; }`) and then only reads needs no
 //!   recording at all when the fill can be repeated: the values it stores come from data
 //!   nothing changes later, and it fills the same elements every time. The reverse sweep of
-//!   each iteration starts by filling the array again.
+//!   each iteration starts by filling the array again. A loop that fills several arrays
+//!   (after fusion: `v[j] = x[..] - mu[j]; y[j] = q[j] * v[j];`) has each judged on its own:
+//!   `v` is filled again, and `y`, which later statements change, is handled as above. Later
+//!   stores of the same loop may read the element an earlier one wrote.
 //! - **Counters.** An integer `let mut k = start;` changed only by `k += step` / `k -= step`
 //!   with a constant step (literals and parameters) is run backwards: the reverse sweep undoes
 //!   each step where the forward sweep made it, so `a[k]` is read again rather than recorded.
@@ -171,6 +174,9 @@ struct Fill {
     /// The positions of the sites in it (its stores and the reads in their values).
     first: usize,
     last: usize,
+    /// Whether every read in it of an array it fills reads the element an earlier store of
+    /// the same iteration wrote (`y[j] = q[j] * v[j]` after `v[j] = ..`).
+    reads_own: bool,
 }
 
 impl<'a> Walk<'a> {
@@ -284,14 +290,18 @@ impl<'a> Walk<'a> {
                 }
                 let in_body = self.body_depths.last() == Some(&self.depth);
                 let fill = match (in_body, self.loops.last()) {
-                    (true, Some(&outer)) => self.fill_arrays(kind, body).map(|arrays| Fill {
-                        ptr: addr(s),
-                        outer,
-                        outer_depth: self.loops.len(),
-                        arrays,
-                        first: self.pos + 1,
-                        last: 0,
-                    }),
+                    (true, Some(&outer)) => {
+                        self.fill_arrays(kind, body)
+                            .map(|(arrays, reads_own)| Fill {
+                                ptr: addr(s),
+                                outer,
+                                outer_depth: self.loops.len(),
+                                arrays,
+                                first: self.pos + 1,
+                                last: 0,
+                                reads_own,
+                            })
+                    }
                     _ => None,
                 };
                 self.next_loop += 1;
@@ -379,7 +389,9 @@ impl<'a> Walk<'a> {
     /// The arrays a loop fills, if it is `for j in range { a[j] = value; .. }` over a range
     /// that is the same in every iteration of every loop (its bounds are literals, lengths and
     /// integers that never change, declared outside loops).
-    fn fill_arrays(&self, kind: &LoopKind, body: &Block) -> Option<Vec<VarId>> {
+    /// Also says whether the fill's own reads of the arrays it fills read what an earlier
+    /// store of the same iteration wrote.
+    fn fill_arrays(&self, kind: &LoopKind, body: &Block) -> Option<(Vec<VarId>, bool)> {
         let LoopKind::For {
             var: j,
             range: Some(range),
@@ -422,7 +434,22 @@ impl<'a> Walk<'a> {
                 _ => return None,
             }
         }
-        (!arrays.is_empty()).then_some(arrays)
+        // Reads of a filled array inside the fill: of the element an earlier store wrote.
+        let mut reads_own = true;
+        for (k, st) in body.iter().enumerate() {
+            if let Stmt::Store { value, .. } = st {
+                each_expr(value, &mut |x| {
+                    if let ExprKind::Index { var, index } = &x.kind {
+                        if let Some(p) = arrays.iter().position(|a| a == var) {
+                            let at_j = matches!(index.as_slice(),
+                                [Expr { kind: ExprKind::Var(i), .. }] if i == j);
+                            reads_own &= p < k && at_j;
+                        }
+                    }
+                });
+            }
+        }
+        (!arrays.is_empty()).then_some((arrays, reads_own))
     }
 
     /// The fills the reverse sweep can repeat, entered in the plan; returns the arrays they
@@ -440,34 +467,56 @@ impl<'a> Walk<'a> {
         let mut replayed = HashSet::new();
         for fill in &self.fills {
             let inside = |s: &Site| (fill.first..=fill.last).contains(&s.pos);
-            let arrays_ok = fill.arrays.iter().all(|a| {
-                let reads = self.reads.get(a).unwrap_or(&empty);
-                let writes = self.writes.get(a).unwrap_or(&empty);
+            // The position of each array's store in the fill: the reads of its value come
+            // after the previous store's.
+            let store_pos = |a: VarId| {
+                self.writes
+                    .get(&a)
+                    .and_then(|w| w.iter().find(|s| inside(s)))
+                    .map_or(0, |s| s.pos)
+            };
+            let mut replay = Vec::new();
+            for (k, &a) in fill.arrays.iter().enumerate() {
+                let reads = self.reads.get(&a).unwrap_or(&empty);
+                let writes = self.writes.get(&a).unwrap_or(&empty);
+                let stored = store_pos(a);
+                let value_from = match k {
+                    0 => fill.first,
+                    _ => store_pos(fill.arrays[k - 1]) + 1,
+                };
                 // The replay runs where the reverse of the outer loop's body starts: the array
-                // must exist there, so it is declared outside that loop.
-                self.f.vars[*a].kind == VarKind::Local
+                // must exist there, so it is declared outside that loop. It is read after the
+                // fill, or in it by a later store of the same element.
+                let array_ok = self.f.vars[a].kind == VarKind::Local
                     && self
                         .decl_loops
-                        .get(a)
+                        .get(&a)
                         .is_some_and(|&d| d < fill.outer_depth)
-                    && self.eligible.contains(a)
-                    && !self.in_calls.contains(a)
-                    && filled[a] == 1
+                    && self.eligible.contains(&a)
+                    && !self.in_calls.contains(&a)
+                    && filled[&a] == 1
                     && writes.iter().all(inside)
-                    && reads
+                    && reads.iter().all(|r| {
+                        (r.pos > fill.last && r.loops.contains(&fill.outer))
+                            || (fill.reads_own && inside(r) && r.pos > stored)
+                    });
+                // Its value reads only data that nothing changes later.
+                let sources_ok = self.reads.iter().all(|(b, reads)| {
+                    let writes = self.writes.get(b).unwrap_or(&empty);
+                    reads
                         .iter()
-                        .all(|r| r.pos > fill.last && r.loops.contains(&fill.outer))
-            });
-            let sources_ok = self.reads.iter().all(|(b, reads)| {
-                let writes = self.writes.get(b).unwrap_or(&empty);
-                reads
-                    .iter()
-                    .filter(|r| inside(r))
-                    .all(|r| !filled.contains_key(b) && !writes.iter().any(|w| may_follow(r, w)))
-            });
-            if arrays_ok && sources_ok {
-                plan.fills.insert(fill.ptr, fill.arrays.clone());
-                replayed.extend(fill.arrays.iter().copied());
+                        .filter(|r| (value_from..stored).contains(&r.pos))
+                        .all(|r| {
+                            !filled.contains_key(b) && !writes.iter().any(|w| may_follow(r, w))
+                        })
+                });
+                if array_ok && sources_ok {
+                    replay.push(a);
+                }
+            }
+            if !replay.is_empty() {
+                replayed.extend(replay.iter().copied());
+                plan.fills.insert(fill.ptr, replay);
             }
         }
         replayed
