@@ -97,6 +97,8 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         rev_locals: Vec::new(),
         replay_failed: HashSet::new(),
         adj_accs: HashMap::new(),
+        refill_at: HashMap::new(),
+        pending_refills: HashMap::new(),
     };
     for p in &f.params {
         rev.var_level.insert(p.var, 0);
@@ -534,6 +536,18 @@ struct Rev<'a> {
     /// Arrays whose adjoint a loop's reverse sweep collects in a local (every access to the
     /// array in the loop reads one element, the same in every iteration).
     adj_accs: HashMap<VarId, Ident>,
+    /// Fill loops (by address) whose replay runs inside the reverse of a later loop of the
+    /// same block (by address): see [`Self::refill_targets`].
+    refill_at: HashMap<usize, usize>,
+    /// Replays waiting for the loop they run in (by its address).
+    pending_refills: HashMap<usize, Refill>,
+}
+
+/// The replay of a fill loop: its variable, its range as written, its stores.
+struct Refill {
+    var: Ident,
+    iter: TokenStream,
+    stores: Vec<TokenStream>,
 }
 
 impl Rev<'_> {
@@ -744,6 +758,7 @@ impl Rev<'_> {
     // ------------------------------------------------------------ statements
 
     fn block(&mut self, b: &[Stmt], out: &mut Out) {
+        self.refill_targets(b);
         for (i, s) in b.iter().enumerate() {
             self.stmt(s, out);
             let rest = &b[i + 1..];
@@ -921,9 +936,20 @@ impl Rev<'_> {
             Stmt::Loop { kind, body, label } => {
                 if let Some(arrays) = self.plan.fills.get(&addr(s)) {
                     let arrays = arrays.clone();
-                    self.replay_fill(kind, body, &arrays, out);
+                    if let Some(refill) = self.replay_fill(kind, body, &arrays) {
+                        match self.refill_at.get(&addr(s)) {
+                            Some(&target) => {
+                                self.pending_refills.insert(target, refill);
+                            }
+                            None => {
+                                let Refill { var, iter, stores } = refill;
+                                out.prelude.push(quote!(for #var in #iter { #(#stores)* }));
+                            }
+                        }
+                    }
                 }
-                self.loop_(kind, body, label, out)
+                let refill = self.pending_refills.remove(&addr(s));
+                self.loop_(kind, body, label, refill, out)
             }
             Stmt::Passive(t) => out.fwd.push(t.clone()),
         }
@@ -933,7 +959,7 @@ impl Rev<'_> {
     /// loop body): the reverse of each iteration of that body starts by running it again, so
     /// that its reads see what the forward sweep stored. When the reverse sweep cannot compute
     /// the values there, the arrays' reads are recorded instead.
-    fn replay_fill(&mut self, kind: &LoopKind, body: &Block, arrays: &[VarId], out: &mut Out) {
+    fn replay_fill(&mut self, kind: &LoopKind, body: &Block, arrays: &[VarId]) -> Option<Refill> {
         let LoopKind::For {
             var,
             iter,
@@ -941,7 +967,7 @@ impl Rev<'_> {
         } = kind
         else {
             self.replay_failed.extend(arrays);
-            return;
+            return None;
         };
         let bounds = self.recomputable_expr(&range.start) && self.recomputable_expr(&range.end);
         let added = self.recomputable.insert(*var);
@@ -971,11 +997,57 @@ impl Rev<'_> {
         }
         if !ok {
             self.replay_failed.extend(arrays);
+            return None;
+        }
+        Some(Refill {
+            var: self.f.vars[*var].ident.clone(),
+            iter: self.p.expr(iter, false),
+            stores,
+        })
+    }
+
+    /// Where the replays of the fill loops of block `b` run. The replay need only come before
+    /// the reverse of the first statement that reads what it fills, so a fill whose later
+    /// statements include a loop over the same range, with nothing from there to the end of
+    /// the block mentioning the filled arrays, is replayed inside that loop's reverse
+    /// (`v[j] = ..` once per iteration of `for j in (0..d).rev() { .. }`): one loop fewer.
+    fn refill_targets(&mut self, b: &[Stmt]) {
+        if self.needs_exit {
             return;
         }
-        let j = &self.f.vars[*var].ident;
-        let it = self.p.expr(iter, false);
-        out.prelude.push(quote!(for #j in #it { #(#stores)* }));
+        for (i, s) in b.iter().enumerate() {
+            let Some(arrays) = self.plan.fills.get(&addr(s)) else {
+                continue;
+            };
+            let Stmt::Loop {
+                kind: LoopKind::For {
+                    range: Some(fill), ..
+                },
+                ..
+            } = s
+            else {
+                continue;
+            };
+            for later in b[i + 1..].iter().rev() {
+                if mentions_any(later, arrays) {
+                    break;
+                }
+                if let Stmt::Loop {
+                    kind: LoopKind::For { range: Some(r), .. },
+                    label: None,
+                    ..
+                } = later
+                {
+                    if r.inclusive == fill.inclusive
+                        && self.same_int(&r.start, &fill.start)
+                        && self.same_int(&r.end, &fill.end)
+                    {
+                        self.refill_at.insert(addr(s), addr(later));
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     /// Whether the reverse sweep can evaluate the float `e` again at the start of the reverse
@@ -1052,6 +1124,7 @@ impl Rev<'_> {
         kind: &LoopKind,
         body: &Block,
         label: &Option<syn::Lifetime>,
+        refill: Option<Refill>,
         out: &mut Out,
     ) {
         let vars = &self.f.vars;
@@ -1195,7 +1268,10 @@ impl Rev<'_> {
                     _ => quote!(for #id in #r),
                 };
                 out.fwd.push(quote!(#head { #(#body_fwd)* #exit_check }));
-                if body_rev.is_some() || !restores.is_empty() {
+                // A fill replayed here stores the same elements in any order.
+                let refill =
+                    refill.map(|Refill { var, stores, .. }| quote!(let #var = #id; #(#stores)*));
+                if body_rev.is_some() || !restores.is_empty() || refill.is_some() {
                     let walk = if reversed {
                         quote!(#r)
                     } else {
@@ -1207,12 +1283,17 @@ impl Rev<'_> {
                             #(#restores)*
                             #(#adj_decls)*
                             #body_rev
+                            #refill
                         }
                         #(#acc_flushes)*
                     });
                 }
             }
             None => {
+                if let Some(Refill { var, iter, stores }) = refill {
+                    // Not walked by its range: the replay runs on its own, just before.
+                    out.rev.push(quote!(for #var in #iter { #(#stores)* }));
+                }
                 let count = self.fresh("n");
                 let head = match kind {
                     LoopKind::For { var, iter, .. } => {
@@ -2094,6 +2175,33 @@ fn repeat_array(
 
 /// A variable whose value can change after it is read (so reads are copied when the reverse
 /// sweep needs them): mutable ones, and ones declared before they are assigned.
+/// Whether statement `s` (or one nested in it) mentions any of `vars`.
+fn mentions_any(s: &Stmt, vars: &[VarId]) -> bool {
+    let mut found = false;
+    each_stmt(std::slice::from_ref(s), &mut |s| {
+        if let Stmt::Assign { var, .. } | Stmt::Store { var, .. } = s {
+            found |= vars.contains(var);
+        }
+        if let Stmt::Loop {
+            kind: LoopKind::Elements { arrays, .. },
+            ..
+        } = s
+        {
+            found |= arrays.iter().any(|a| vars.contains(a));
+        }
+        if let Stmt::Passive(_) = s {
+            // Written as is: it may mention anything.
+            found = true;
+        }
+        for e in stmt_exprs(s) {
+            let mut refs = Vec::new();
+            crate::lower::collect_refs(e, &mut refs);
+            found |= refs.iter().any(|v| vars.contains(v));
+        }
+    });
+    found
+}
+
 fn is_storage(v: &Var) -> bool {
     v.mutable || v.kind == VarKind::Temp
 }
