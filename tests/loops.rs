@@ -812,3 +812,53 @@ fn runs_of_loops_keep_their_values() {
     let fwd = forward_gradient(|dw| loop_runs_jvp(&w, dw, &x).1, w.len());
     assert_all_close(&fwd, &g, MODES);
 }
+
+/// Two arrays filled in each iteration, each filled again in the reverse of the same later loop;
+/// and loops with `for _`, which fusion and the refill must not name.
+#[differentiate]
+fn refills_and_wildcards(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut u = vec![0.0; d];
+    let mut v = vec![0.0; d];
+    let mut decay = 1.0;
+    for _ in 0..d {
+        decay *= 0.9;
+    }
+    for j in 0..d {
+        u[j] = decay * w[j];
+    }
+    let mut s = 0.0;
+    for i in 0..d {
+        for j in 0..d {
+            u[j] = w[i] * w[j];
+        }
+        s += 1.0;
+        for j in 0..d {
+            v[j] = w[j] - x[i];
+        }
+        s += u[0] * u[0] * v[d - 1];
+        for j in 0..d {
+            s += w[j] * x[j];
+        }
+        for _ in 0..d {
+            s *= 0.99;
+        }
+    }
+    s + u[1]
+}
+
+#[test]
+fn refills_share_a_loop_and_wildcard_loops_fuse() {
+    let x = [0.4, -0.3, 0.9];
+    let w = [0.5, -0.8, 0.3];
+    let mut g = vec![0.0; w.len()];
+    let v = refills_and_wildcards_grad(&w, &mut g, &x);
+    assert_eq!(v, refills_and_wildcards(&w, &x));
+    assert_all_close(
+        &g,
+        &numeric_slice_gradient(|w| refills_and_wildcards(w, &x), &w),
+        NUMERIC,
+    );
+    let fwd = forward_gradient(|dw| refills_and_wildcards_jvp(&w, dw, &x).1, w.len());
+    assert_all_close(&fwd, &g, MODES);
+}

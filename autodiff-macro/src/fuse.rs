@@ -347,8 +347,14 @@ fn merge(first: &mut Stmt, second: Stmt, vars: &[Var]) {
     else {
         return;
     };
-    let (from_id, to_id) = (vars[from].ident.clone(), vars[*to].ident.clone());
-    rename_block(&mut b2, from, *to, &from_id, &to_id);
+    if vars[*to].ident == "_" {
+        // `for _ in ..` names nothing the first body reads: the fused loop takes the second's
+        // variable.
+        *to = from;
+    } else {
+        let (from_id, to_id) = (vars[from].ident.clone(), vars[*to].ident.clone());
+        rename_block(&mut b2, from, *to, &from_id, &to_id);
+    }
     let mut stmts = std::mem::take(b1);
     let unwrap = |b: Block| match <[Stmt; 1]>::try_from(b) {
         Ok([Stmt::Block(inner)]) => inner,

@@ -540,7 +540,7 @@ struct Rev<'a> {
     /// same block (by address): see [`Self::refill_targets`].
     refill_at: HashMap<usize, usize>,
     /// Replays waiting for the loop they run in (by its address).
-    pending_refills: HashMap<usize, Refill>,
+    pending_refills: HashMap<usize, Vec<Refill>>,
 }
 
 /// The replay of a fill loop: its variable, its range as written, its stores.
@@ -939,7 +939,7 @@ impl Rev<'_> {
                     if let Some(refill) = self.replay_fill(kind, body, &arrays) {
                         match self.refill_at.get(&addr(s)) {
                             Some(&target) => {
-                                self.pending_refills.insert(target, refill);
+                                self.pending_refills.entry(target).or_default().push(refill);
                             }
                             None => {
                                 let Refill { var, iter, stores } = refill;
@@ -948,8 +948,8 @@ impl Rev<'_> {
                         }
                     }
                 }
-                let refill = self.pending_refills.remove(&addr(s));
-                self.loop_(kind, body, label, refill, out)
+                let refills = self.pending_refills.remove(&addr(s)).unwrap_or_default();
+                self.loop_(kind, body, label, refills, out)
             }
             Stmt::Passive(t) => out.fwd.push(t.clone()),
         }
@@ -1033,12 +1033,19 @@ impl Rev<'_> {
                     break;
                 }
                 if let Stmt::Loop {
-                    kind: LoopKind::For { range: Some(r), .. },
+                    kind:
+                        LoopKind::For {
+                            var,
+                            range: Some(r),
+                            ..
+                        },
                     label: None,
                     ..
                 } = later
                 {
-                    if r.inclusive == fill.inclusive
+                    // The replay reads the loop's variable: `for _` has none.
+                    if self.f.vars[*var].ident != "_"
+                        && r.inclusive == fill.inclusive
                         && self.same_int(&r.start, &fill.start)
                         && self.same_int(&r.end, &fill.end)
                     {
@@ -1124,7 +1131,7 @@ impl Rev<'_> {
         kind: &LoopKind,
         body: &Block,
         label: &Option<syn::Lifetime>,
-        refill: Option<Refill>,
+        refills: Vec<Refill>,
         out: &mut Out,
     ) {
         let vars = &self.f.vars;
@@ -1269,9 +1276,11 @@ impl Rev<'_> {
                 };
                 out.fwd.push(quote!(#head { #(#body_fwd)* #exit_check }));
                 // A fill replayed here stores the same elements in any order.
-                let refill =
-                    refill.map(|Refill { var, stores, .. }| quote!(let #var = #id; #(#stores)*));
-                if body_rev.is_some() || !restores.is_empty() || refill.is_some() {
+                let refill: Vec<TokenStream> = refills
+                    .into_iter()
+                    .map(|Refill { var, stores, .. }| quote!(let #var = #id; #(#stores)*))
+                    .collect();
+                if body_rev.is_some() || !restores.is_empty() || !refill.is_empty() {
                     let walk = if reversed {
                         quote!(#r)
                     } else {
@@ -1283,14 +1292,14 @@ impl Rev<'_> {
                             #(#restores)*
                             #(#adj_decls)*
                             #body_rev
-                            #refill
+                            #(#refill)*
                         }
                         #(#acc_flushes)*
                     });
                 }
             }
             None => {
-                if let Some(Refill { var, iter, stores }) = refill {
+                for Refill { var, iter, stores } in refills {
                     // Not walked by its range: the replay runs on its own, just before.
                     out.rev.push(quote!(for #var in #iter { #(#stores)* }));
                 }
