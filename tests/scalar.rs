@@ -903,3 +903,38 @@ fn user_supplied_partials() {
         assert_close(da, g[0], MODES);
     }
 }
+
+// ------------------------------------------------------------------ names in scope
+
+/// Lower-case constants with the names the generated siblings use for their own locals.
+mod names_in_scope {
+    #![allow(non_upper_case_globals)]
+    use autodiff::differentiate;
+
+    const value: f64 = 3.0;
+    const back: f64 = 0.5;
+    const buffer: f64 = 2.0;
+    const sensitivity: f64 = 1.5;
+
+    #[differentiate]
+    pub fn scaled(x: f64, w: &[f64]) -> f64 {
+        x * w[0] * value + back * buffer * sensitivity * w[1]
+    }
+
+    #[differentiate]
+    pub fn pair(x: f64, y: f64) -> (f64, f64) {
+        (x * y * value, x + back)
+    }
+}
+
+#[test]
+fn generated_locals_do_not_meet_user_constants() {
+    let mut dw = [0.0; 2];
+    let (v, dx) = names_in_scope::scaled_grad(2.0, &[3.0, 1.0], &mut dw);
+    assert_eq!(v, names_in_scope::scaled(2.0, &[3.0, 1.0]));
+    assert_eq!((dx, dw), ([9.0], [6.0, 1.5]));
+    assert_eq!(
+        names_in_scope::pair_jacobian(1.0, 2.0),
+        [[6.0, 3.0], [1.0, 0.0]]
+    );
+}

@@ -201,14 +201,18 @@ fn vjp(f: &Function) -> Generated {
             #vis fn #name #lifetime(#(#decls),*)
                 -> (#ret, impl Fn(#adj, #(#buffer_tys),*) -> [f64; #n] #bound)
         },
-        body: quote! {
-            #(#lens)*
-            let (value, back) = #pullback #turbofish(#(#args),*);
-            (value, move |sensitivity: #adj, #(#buffers),*| {
-                #(#checks)*
-                let (#(#slots,)*) = back(sensitivity, #(#buffer_args),*);
-                [#(#grads),*]
-            })
+        body: {
+            let (value, back, sensitivity) =
+                (mixed("__value"), mixed("__back"), mixed("__sensitivity"));
+            quote! {
+                #(#lens)*
+                let (#value, #back) = #pullback #turbofish(#(#args),*);
+                (#value, move |#sensitivity: #adj, #(#buffers),*| {
+                    #(#checks)*
+                    let (#(#slots,)*) = #back(#sensitivity, #(#buffer_args),*);
+                    [#(#grads),*]
+                })
+            }
         },
     }
 }
@@ -235,13 +239,15 @@ fn grad(f: &Function) -> Generated {
             zeroing.push(quote!(::autodiff::__private::Zero::zero(&mut *#b);));
         }
     }
+    // Names no user item has: a `const value` in scope would turn `value` into a pattern.
+    let (v, back) = (mixed("__value"), mixed("__back"));
     let (ret, value) = if n == 0 && !buffers.is_empty() {
-        (quote!(f64), quote!({ back(1.0, #(#buffers),*); value }))
+        (quote!(f64), quote!({ #back(1.0, #(#buffers),*); #v }))
     } else {
         let n = lit(n);
         (
             quote!((f64, [f64; #n])),
-            quote!((value, back(1.0, #(#buffers),*))),
+            quote!((#v, #back(1.0, #(#buffers),*))),
         )
     };
     let doc = if buffers.is_empty() {
@@ -266,7 +272,7 @@ fn grad(f: &Function) -> Generated {
         },
         body: quote! {
             #(#zeroing)*
-            let (value, back) = #vjp(#(#args),*);
+            let (#v, #back) = #vjp(#(#args),*);
             #value
         },
     }
@@ -281,6 +287,7 @@ fn jacobian(f: &Function) -> Generated {
     let m = lit(outputs);
     let name = format_ident!("{}_jacobian", f.name);
     let vis = &f.vis;
+    let back = mixed("__back");
     let (sweeps, body) = if crate::reverse::lanes_pullback(f) {
         let pullback = format_ident!("__{}_pullback", f.name);
         let units = (0..outputs).map(|i| {
@@ -309,8 +316,8 @@ fn jacobian(f: &Function) -> Generated {
         (
             format!("one reverse sweep that carries the {m} output sensitivities together"),
             quote! {
-                let (_, back) = #pullback::<::autodiff::__private::Lanes<#m>>(#(#args),*);
-                let (#(#slots,)*) = back(#sensitivity);
+                let (_, #back) = #pullback::<::autodiff::__private::Lanes<#m>>(#(#args),*);
+                let (#(#slots,)*) = #back(#sensitivity);
                 [#(#rows),*]
             },
         )
@@ -319,14 +326,14 @@ fn jacobian(f: &Function) -> Generated {
         let rows = (0..outputs).map(|i| {
             let unit = (0..outputs).map(|j| if i == j { quote!(1.0) } else { quote!(0.0) });
             match f.ret {
-                RetShape::Tuple(_) => quote!(back((#(#unit,)*))),
-                _ => quote!(back([#(#unit),*])),
+                RetShape::Tuple(_) => quote!(#back((#(#unit,)*))),
+                _ => quote!(#back([#(#unit),*])),
             }
         });
         (
             format!("{m} reverse sweeps"),
             quote! {
-                let (_, back) = #vjp(#(#args),*);
+                let (_, #back) = #vjp(#(#args),*);
                 [#(#rows),*]
             },
         )

@@ -154,10 +154,11 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
                 buffer_params.push(quote!(#a: ::core::option::Option<#ty>));
                 let id = &v.ident;
                 let scratch = mixed(&format!("__scratch{}", buffer_params.len()));
+                let buffer = mixed("__buffer");
                 buffer_unwraps.push(quote! {
                     let mut #scratch;
                     let #a: #ty = match #a {
-                        ::core::option::Option::Some(buffer) => buffer,
+                        ::core::option::Option::Some(#buffer) => #buffer,
                         ::core::option::Option::None => {
                             #scratch = {
                                 use ::autodiff::__private::ZerosLike as _;
