@@ -862,3 +862,36 @@ fn refills_share_a_loop_and_wildcard_loops_fuse() {
     let fwd = forward_gradient(|dw| refills_and_wildcards_jvp(&w, dw, &x).1, w.len());
     assert_all_close(&fwd, &g, MODES);
 }
+
+/// An explicit Euler integration whose step count comes from data: a float that carries no
+/// derivative, cast to an integer.
+#[differentiate]
+fn euler_decay(x0: f64, k: f64, #[constant] t_end: f64) -> f64 {
+    let dt = 0.01;
+    let steps = (t_end / dt) as usize;
+    let mut x = x0;
+    for _ in 0..steps {
+        x += -k * x * dt;
+    }
+    x
+}
+
+#[test]
+fn step_counts_cast_from_constant_floats() {
+    let (x0, k, t_end) = (1.5, 0.5, 2.0);
+    let (v, g) = euler_decay_grad(x0, k, t_end);
+    // x = x0 (1 − k dt)^n with n = 200 steps.
+    let (dt, n) = (0.01_f64, 200);
+    assert_eq!(v, euler_decay(x0, k, t_end));
+    assert_close(v, x0 * (1.0 - k * dt).powi(n), 1e-12);
+    assert_close(g[0], (1.0 - k * dt).powi(n), 1e-12);
+    assert_close(
+        g[1],
+        -x0 * n as f64 * dt * (1.0 - k * dt).powi(n - 1),
+        1e-12,
+    );
+    assert_close(euler_decay_jvp(x0, 0.0, k, 1.0, t_end).1, g[1], MODES);
+    let h = euler_decay_hessian(x0, k, t_end);
+    let dkk = x0 * (n * (n - 1)) as f64 * dt * dt * (1.0 - k * dt).powi(n - 2);
+    assert_close(h[1][1], dkk, 1e-10);
+}

@@ -938,3 +938,70 @@ fn generated_locals_do_not_meet_user_constants() {
         [[6.0, 3.0], [1.0, 0.0]]
     );
 }
+
+/// An unused parameter written `_`: the siblings take it in its place and it gets a zero
+/// derivative. A value bound to `_` is computed and dropped.
+#[differentiate]
+fn wildcard_parameters(x: f64, _: f64, _: &[f64], #[constant] _: f64, _: usize) -> f64 {
+    let _ = x * 2.0;
+    let _: f64 = x.sin() + 1.0;
+    x * x * x
+}
+
+#[test]
+fn unused_parameters_may_be_written_as_wildcards() {
+    let mut dw = [9.0; 2];
+    let (v, g) = wildcard_parameters_grad(2.0, 1.0, &[1.0, 2.0], &mut dw, 3.0, 4);
+    // d/dx x³ = 3x² = 12; nothing else reaches the value.
+    assert_eq!((v, g, dw), (8.0, [12.0, 0.0], [0.0, 0.0]));
+    assert_eq!(
+        wildcard_parameters_jvp(2.0, 1.0, 1.0, 1.0, &[1.0, 2.0], &[1.0, 1.0], 3.0, 4),
+        (8.0, 12.0)
+    );
+}
+
+/// A negative log-likelihood of normal data: a Hessian and a Jacobian in the parameters, with
+/// the data as a `#[constant]` slice.
+#[differentiate]
+fn normal_nll(mu: f64, log_sigma: f64, #[constant] data: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &x in data {
+        let z = (x - mu) / log_sigma.exp();
+        s += 0.5 * z * z + log_sigma;
+    }
+    s
+}
+
+#[differentiate]
+fn moments(mu: f64, scale: f64, #[constant] data: &[f64]) -> (f64, f64) {
+    let mut m1 = 0.0;
+    let mut m2 = 0.0;
+    for &x in data {
+        m1 += scale * (x - mu);
+        m2 += (scale * (x - mu)).powi(2);
+    }
+    (m1, m2)
+}
+
+#[test]
+fn hessian_and_jacobian_with_constant_data() {
+    let data = [0.3, -1.2, 2.5, 0.7, 1.1];
+    let (mu, ls) = (0.4_f64, 0.2_f64);
+    let n = data.len() as f64;
+    let e2 = (-2.0 * ls).exp();
+    let sum_d: f64 = data.iter().map(|x| x - mu).sum();
+    let sum_d2: f64 = data.iter().map(|x| (x - mu) * (x - mu)).sum();
+    // Closed forms: ∂²/∂μ² = n e^{−2s}, ∂²/∂μ∂s = 2 e^{−2s} Σ(x−μ), ∂²/∂s² = 2 e^{−2s} Σ(x−μ)².
+    let h = normal_nll_hessian(mu, ls, &data);
+    assert_close(h[0][0], n * e2, 1e-12);
+    assert_close(h[0][1], 2.0 * e2 * sum_d, 1e-12);
+    assert_close(h[1][0], h[0][1], 1e-12);
+    assert_close(h[1][1], 2.0 * e2 * sum_d2, 1e-12);
+    // Rows: ∂m1 = (−n·scale, Σ(x−μ)), ∂m2 = (−2 scale² Σ(x−μ), 2 scale Σ(x−μ)²).
+    let scale = 1.5;
+    let j = moments_jacobian(mu, scale, &data);
+    assert_close(j[0][0], -n * scale, 1e-12);
+    assert_close(j[0][1], sum_d, 1e-12);
+    assert_close(j[1][0], -2.0 * scale * scale * sum_d, 1e-12);
+    assert_close(j[1][1], 2.0 * scale * sum_d2, 1e-12);
+}

@@ -37,7 +37,12 @@ impl Generated {
 }
 
 fn siblings(f: &Function) -> Vec<Generated> {
-    let arrays = f.params.iter().any(|p| is_array(f, p));
+    // A derivative with respect to an array has no place in a matrix of scalars; arrays of
+    // data (`#[constant]`) are passed through.
+    let arrays = f
+        .params
+        .iter()
+        .any(|p| is_array(f, p) && is_differentiated(f, p));
     let mut out = vec![crate::forward::generic_fn(f), vjp(f)];
     match f.ret {
         RetShape::Scalar => {

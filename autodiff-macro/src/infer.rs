@@ -28,20 +28,35 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
         }
     }
     check_block(body, vars, errors);
-    for (call, refs) in effect_calls.iter() {
-        if let Some(&v) = refs
+    for call in effect_calls.iter() {
+        let Some(&v) = call
+            .refs
             .iter()
-            .find(|&&v| matches!(vars[v].ty, Ty::FloatArray(_)))
-        {
-            errors.at(
-                call,
-                format!(
-                    "a call that may change the float array `{}` is not differentiated: write \
-                     the change as element assignments in a loop (`for i in 0..n {{ a[i] = ...; }}`)",
-                    vars[v].user_name
-                ),
-            );
-        }
+            .find(|&&v| matches!(vars[v].ty, Ty::FloatArray(_) | Ty::Float))
+        else {
+            continue;
+        };
+        let name = &vars[v].user_name;
+        let (what, inside) = match &call.mac {
+            Some(m) => (format!("the macro `{m}!`"), "inside a macro"),
+            None => ("this call".to_string(), "by a call"),
+        };
+        let message = match (vars[v].ty, &call.mac) {
+            (Ty::Float, Some(_)) => format!(
+                "{what} may change the float `{name}`, and a change made {inside} is not \
+                 differentiated: write it out in the function as an assignment to `{name}`"
+            ),
+            (Ty::Float, None) => format!(
+                "{what} may change the float `{name}`, and a change made {inside} is not \
+                 differentiated: write it as assignments (`let t = a; a = b; b = t;` for a swap)"
+            ),
+            _ => format!(
+                "{what} may change the float array `{name}`, and a change made {inside} is not \
+                 differentiated: write it as element assignments in a loop \
+                 (`for i in 0..n {{ {name}[i] = ...; }}`)"
+            ),
+        };
+        errors.at(&call.tokens, message);
     }
 }
 

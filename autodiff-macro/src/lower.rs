@@ -56,6 +56,14 @@ pub fn lower(
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (pi.ident.clone(), pi.mutability.is_some())
             }
+            // An unused parameter: the siblings still take it, under a name of their own.
+            Pat::Wild(w) => (
+                Ident::new(
+                    &format!("__unused{index}"),
+                    w.span().resolved_at(Span::mixed_site()),
+                ),
+                false,
+            ),
             other => {
                 cx.errors.at(
                     &other,
@@ -352,9 +360,10 @@ struct Lowering<'e> {
     scopes: Vec<Vec<(String, VarId)>>,
     name_counts: std::collections::HashMap<String, usize>,
     errors: &'e mut Errors,
-    /// Calls made for their effect on values that are not floats (`v.push(1)`), with the
-    /// variables they mention: inference rejects them if one turns out to be a float array.
-    effect_calls: Vec<(TokenStream, Vec<VarId>)>,
+    /// Calls made for their effect on values that are not floats (`v.push(1)`), and user
+    /// macros, with the variables they mention: inference rejects them if one turns out to
+    /// be a float or a float array.
+    effect_calls: Vec<EffectCall>,
     /// Locals made by `[x; n]` or `vec![x; n]`: whole-array assignments to them are lowered
     /// element by element.
     array_locals: std::collections::HashMap<VarId, ArrayLocal>,
@@ -560,10 +569,61 @@ impl Lowering<'_> {
         match assertion(mac) {
             Some(check) => self.lower_expr_stmt(&check, out),
             None => {
+                let name = mac
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                // Macros of the standard library and `log` that only read their arguments.
+                const READ_ONLY: [&str; 18] = [
+                    "print",
+                    "println",
+                    "eprint",
+                    "eprintln",
+                    "format",
+                    "format_args",
+                    "write",
+                    "writeln",
+                    "dbg",
+                    "panic",
+                    "unreachable",
+                    "todo",
+                    "unimplemented",
+                    "error",
+                    "warn",
+                    "info",
+                    "debug",
+                    "trace",
+                ];
+                if !READ_ONLY.contains(&name.as_str()) {
+                    let refs = self.refs_in_tokens(mac.tokens.clone());
+                    self.effect_calls.push(EffectCall {
+                        tokens: mac.to_token_stream(),
+                        refs,
+                        mac: Some(name),
+                    });
+                }
                 let tokens = self.rename_tokens(mac.to_token_stream());
                 out.push(Stmt::Passive(quote!(#tokens;)));
             }
         }
+    }
+
+    /// The variables that identifiers in `tokens` name (not fields, methods or paths).
+    fn refs_in_tokens(&self, tokens: TokenStream) -> Vec<VarId> {
+        let mut refs = Vec::new();
+        let mut after_dot = false;
+        for tt in tokens {
+            match &tt {
+                TokenTree::Ident(id) if !after_dot => refs.extend(self.resolve(&id.to_string())),
+                TokenTree::Group(g) => refs.extend(self.refs_in_tokens(g.stream())),
+                _ => {}
+            }
+            after_dot =
+                matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
+        }
+        refs
     }
 
     fn lower_item(&mut self, item: &syn::Item, out: &mut Block) {
@@ -595,17 +655,30 @@ impl Lowering<'_> {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (pi.ident.clone(), pi.mutability.is_some())
             }
-            Pat::Wild(_) => {
-                // `let _ = expr;` evaluates `expr` and drops it: no derivative goes anywhere.
-                if let Some(init) = &local.init {
-                    let mut e = (*init.expr).clone();
-                    let mut renamer = Renamer {
-                        cx: self,
-                        refs: Vec::new(),
-                        silenced: false,
-                    };
-                    renamer.visit_expr_mut(&mut e);
-                    out.push(Stmt::Passive(quote!(let _ = #e;)));
+            Pat::Wild(w) => {
+                // `let _ = expr;` evaluates `expr` and drops it: no derivative goes anywhere, but
+                // the value is computed like any other (a float in `_generic` is an `S`), so it
+                // is bound to a name of its own.
+                if local.init.is_some() {
+                    let mut named = local.clone();
+                    let n = self.vars.len();
+                    let ident = Ident::new(&format!("__discarded{n}"), w.span());
+                    named.pat = Pat::Ident(syn::PatIdent {
+                        attrs: Vec::new(),
+                        by_ref: None,
+                        mutability: None,
+                        ident,
+                        subpat: None,
+                    });
+                    if let Some(ty) = written_ty {
+                        named.pat = Pat::Type(syn::PatType {
+                            attrs: Vec::new(),
+                            pat: Box::new(named.pat),
+                            colon_token: Default::default(),
+                            ty: Box::new(ty),
+                        });
+                    }
+                    self.lower_local(&named, out);
                 }
                 return;
             }
@@ -1153,7 +1226,11 @@ impl Lowering<'_> {
                          its result or remove it",
                     );
                 } else {
-                    self.effect_calls.push((expr.to_token_stream(), refs));
+                    self.effect_calls.push(EffectCall {
+                        tokens: expr.to_token_stream(),
+                        refs,
+                        mac: None,
+                    });
                     let tokens = self.rename_tokens(expr.to_token_stream());
                     out.push(Stmt::Passive(quote!(#tokens;)));
                 }
@@ -1596,10 +1673,20 @@ impl Lowering<'_> {
             syn::Expr::Field(_) | syn::Expr::Reference(_) | syn::Expr::Macro(_) => {
                 self.opaque(expr)
             }
-            syn::Expr::Tuple(_) | syn::Expr::Array(_) => {
+            syn::Expr::Array(_) => {
                 self.errors.push(
                     span,
-                    "tuples and arrays of values are supported only as the returned value",
+                    "an array of values is supported as a local of its own (`let s = [a, b];`, \
+                     one dimension) and as the returned value: write a matrix as one flat array \
+                     (`let m = [c, -s, s, c];`, read as `m[i * 2 + j]`)",
+                );
+                return self.error_expr(span);
+            }
+            syn::Expr::Tuple(_) => {
+                self.errors.push(
+                    span,
+                    "a tuple of values is supported only as the returned value: use one local \
+                     per value",
                 );
                 return self.error_expr(span);
             }

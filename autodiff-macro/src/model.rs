@@ -97,9 +97,10 @@ pub struct Function {
     /// `#[differentiate(partials = path)]`: the user's rule for the value and partial
     /// derivatives, used instead of differentiating the body.
     pub partials: Option<syn::Path>,
-    /// Statement calls on values that are not floats (`v.push(1)`), as written, with the
-    /// variables they mention.
-    pub effect_calls: Vec<(proc_macro2::TokenStream, Vec<VarId>)>,
+    /// Statements run for their effect and emitted as written: calls on values not known to
+    /// be floats (`v.push(1)`) and user macros, with the variables they mention. Inference
+    /// rejects those that mention a float or a float array: they may change it unseen.
+    pub effect_calls: Vec<EffectCall>,
 }
 
 impl Function {
@@ -119,6 +120,14 @@ impl Function {
             .map(|p| p.var)
             .collect()
     }
+}
+
+/// A statement emitted as written for its effect (see [`Function::effect_calls`]).
+pub struct EffectCall {
+    pub tokens: proc_macro2::TokenStream,
+    pub refs: Vec<VarId>,
+    /// `Some(name)` for a macro call `name!(..)`.
+    pub mac: Option<String>,
 }
 
 pub type Block = Vec<Stmt>;

@@ -235,8 +235,16 @@ impl Printer<'_> {
                     // `x as f64` on an `f64`: a no-op.
                     return self.expr(a, float);
                 }
-                let inner = paren_if(prec(a) < 12, self.expr(a, false));
-                let cast = quote!(#inner as #ty);
+                let from_float = type_of(a, self.vars) == Ty::Float;
+                let cast = if from_float && !to_float && self.generic() {
+                    // A float that carries no derivative (inference rejects the others) is an
+                    // `S` here: its `f64` value is cast.
+                    let inner = self.expr(a, true);
+                    quote!(::autodiff::Real::primal(#inner) as #ty)
+                } else {
+                    let inner = paren_if(prec(a) < 12, self.expr(a, false));
+                    quote!(#inner as #ty)
+                };
                 if lift {
                     self.lift(cast, span)
                 } else {

@@ -87,7 +87,8 @@ pub fn lookup(name: &str) -> Option<&'static Rule> {
 pub fn unsupported_hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "sin_cos" => "call `.sin()` and `.cos()` separately",
-        "rem_euclid" | "div_euclid" => "these have no derivative rule; write the arithmetic out",
+        "rem_euclid" => "write it with `%` (`let r = a % b;`, plus `b.abs()` when `r < 0.0`)",
+        "div_euclid" => "write it with `/` and `.floor()` (`(a / b).floor()` for a positive `b`)",
         "total_cmp" | "partial_cmp" => "compare with `<`, `>` in a condition",
         _ => return None,
     })
