@@ -798,19 +798,16 @@ fn loop_runs(w: &[f64], #[constant] x: &[f64]) -> f64 {
 fn runs_of_loops_keep_their_values() {
     let x = [0.3, -1.2, 0.8, 2.0, -0.4];
     let w = [0.5, 0.1, -0.3, 0.9, 1.4, -0.6, 0.2, 0.75, -1.1, 0.35];
-    let mut g = vec![0.0; w.len()];
-    let v = loop_runs_grad(&w, &mut g, &x);
+    let v = loop_runs_grad(&w, &mut vec![0.0; w.len()], &x);
     // The same operations on the same values in the same order: equal, not merely close.
     assert_eq!(v, loop_runs(&w, &x));
-    let dw = vec![0.0; w.len()];
-    assert_eq!(loop_runs_jvp(&w, &dw, &x).0, v);
-    assert_all_close(
-        &g,
-        &numeric_slice_gradient(|w| loop_runs(w, &x), &w),
-        NUMERIC,
+    assert_eq!(loop_runs_jvp(&w, &vec![0.0; w.len()], &x).0, v);
+    check_slice_function(
+        &w,
+        |w| loop_runs(w, &x),
+        |w, g| loop_runs_grad(w, g, &x),
+        |w, dw| loop_runs_jvp(w, dw, &x).1,
     );
-    let fwd = forward_gradient(|dw| loop_runs_jvp(&w, dw, &x).1, w.len());
-    assert_all_close(&fwd, &g, MODES);
 }
 
 /// Two arrays filled in each iteration, each filled again in the reverse of the same later loop;
@@ -851,16 +848,14 @@ fn refills_and_wildcards(w: &[f64], #[constant] x: &[f64]) -> f64 {
 fn refills_share_a_loop_and_wildcard_loops_fuse() {
     let x = [0.4, -0.3, 0.9];
     let w = [0.5, -0.8, 0.3];
-    let mut g = vec![0.0; w.len()];
-    let v = refills_and_wildcards_grad(&w, &mut g, &x);
+    let v = refills_and_wildcards_grad(&w, &mut vec![0.0; w.len()], &x);
     assert_eq!(v, refills_and_wildcards(&w, &x));
-    assert_all_close(
-        &g,
-        &numeric_slice_gradient(|w| refills_and_wildcards(w, &x), &w),
-        NUMERIC,
+    check_slice_function(
+        &w,
+        |w| refills_and_wildcards(w, &x),
+        |w, g| refills_and_wildcards_grad(w, g, &x),
+        |w, dw| refills_and_wildcards_jvp(w, dw, &x).1,
     );
-    let fwd = forward_gradient(|dw| refills_and_wildcards_jvp(&w, dw, &x).1, w.len());
-    assert_all_close(&fwd, &g, MODES);
 }
 
 /// An explicit Euler integration whose step count comes from data: a float that carries no

@@ -551,6 +551,14 @@ struct Refill {
     stores: Vec<TokenStream>,
 }
 
+impl Refill {
+    /// The replay as a loop of its own.
+    fn standalone(self) -> TokenStream {
+        let Refill { var, iter, stores } = self;
+        quote!(for #var in #iter { #(#stores)* })
+    }
+}
+
 impl Rev<'_> {
     fn fresh(&mut self, prefix: &str) -> Ident {
         self.counter += 1;
@@ -942,10 +950,7 @@ impl Rev<'_> {
                             Some(&target) => {
                                 self.pending_refills.entry(target).or_default().push(refill);
                             }
-                            None => {
-                                let Refill { var, iter, stores } = refill;
-                                out.prelude.push(quote!(for #var in #iter { #(#stores)* }));
-                            }
+                            None => out.prelude.push(refill.standalone()),
                         }
                     }
                 }
@@ -1300,10 +1305,10 @@ impl Rev<'_> {
                 }
             }
             None => {
-                for Refill { var, iter, stores } in refills {
-                    // Not walked by its range: the replay runs on its own, just before.
-                    out.rev.push(quote!(for #var in #iter { #(#stores)* }));
-                }
+                // Not walked by its range: the replays run on their own, right after this
+                // loop's reverse (pushed first, so they come after it once the block's reverse
+                // is turned around).
+                out.rev.extend(refills.into_iter().map(Refill::standalone));
                 let count = self.fresh("n");
                 let head = match kind {
                     LoopKind::For { var, iter, .. } => {
