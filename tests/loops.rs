@@ -890,3 +890,81 @@ fn step_counts_cast_from_constant_floats() {
     let dkk = x0 * (n * (n - 1)) as f64 * dt * dt * (1.0 - k * dt).powi(n - 2);
     assert_close(h[1][1], dkk, 1e-10);
 }
+
+// ------------------------------------------------------------------ folds and closures over arrays
+
+#[differentiate]
+fn folds(w: &[f64]) -> f64 {
+    let top = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let low = w.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+    let energy = w.iter().fold(0.0, |acc, v| acc + v * v);
+    let product = w.iter().map(|v| v.cos()).fold(1.0, |p, c| p * c);
+    let mut scaled = 0.0;
+    for (i, &v) in w.iter().enumerate() {
+        scaled += v * i as f64;
+    }
+    top * low + energy.sqrt() + product + scaled
+}
+
+fn folds_plain(w: &[f64]) -> f64 {
+    let mut top = w[0];
+    let mut low = w[0];
+    let mut energy = 0.0;
+    let mut product = 1.0;
+    let mut scaled = 0.0;
+    for (i, &v) in w.iter().enumerate() {
+        top = top.max(v);
+        low = low.min(v);
+        energy += v * v;
+        product *= v.cos();
+        scaled += v * i as f64;
+    }
+    top * low + energy.sqrt() + product + scaled
+}
+
+#[test]
+fn folds_with_closures_and_rule_functions() {
+    let w = [0.3, -1.2, 2.0, 0.7, -0.1];
+    assert_close(folds(&w), folds_plain(&w), 1e-15);
+    check_slice_function(&w, folds_plain, folds_grad, |w, dw| folds_jvp(w, dw).1);
+}
+
+/// A closure that takes a slice and loops over it, called with `w` and `&w`.
+#[differentiate]
+fn slice_closure(w: &[f64], x: f64) -> f64 {
+    let dot = |v: &[f64], s: f64| {
+        let mut acc = 0.0;
+        for i in 0..v.len() {
+            acc += v[i] * s;
+        }
+        acc
+    };
+    let relu = |t: f64| t.max(0.0);
+    let shifted = |t: f64| relu(t - 0.5);
+    dot(w, x) + dot(&w, x * x) + w.iter().copied().map(shifted).sum::<f64>()
+        - w.iter().copied().fold(0.0, smooth_step)
+}
+
+#[differentiate]
+fn smooth_step(acc: f64, v: f64) -> f64 {
+    acc + v * v * (3.0 - 2.0 * v)
+}
+
+#[test]
+fn closures_over_slices() {
+    let w = [0.3, -1.2, 2.0, 0.7];
+    let plain = |w: &[f64], x: f64| {
+        let s: f64 = w.iter().sum();
+        s * x + s * x * x + w.iter().map(|v| (v - 0.5).max(0.0)).sum::<f64>()
+            - w.iter().map(|v| v * v * (3.0 - 2.0 * v)).sum::<f64>()
+    };
+    check_slice_function(
+        &w,
+        |w| plain(w, 0.8),
+        |w, g| slice_closure_grad(w, g, 0.8).0,
+        |w, dw| slice_closure_jvp(w, dw, 0.8, 0.0).1,
+    );
+    let mut g = [0.0; 4];
+    let (_, dx) = slice_closure_grad(&w, &mut g, 0.8);
+    assert_close(dx[0], numeric_derivative(|x| plain(&w, x), 0.8), NUMERIC);
+}

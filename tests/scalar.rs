@@ -1005,3 +1005,55 @@ fn hessian_and_jacobian_with_constant_data() {
     assert_close(j[1][0], -2.0 * scale * scale * sum_d, 1e-12);
     assert_close(j[1][1], 2.0 * scale * sum_d2, 1e-12);
 }
+
+// ------------------------------------------------------------------ local closures
+
+/// Local closures are inlined where they are called: their bodies read the names in scope where
+/// they were written (`k` below is shadowed before the calls), and they may call each other.
+#[differentiate]
+fn closures(x: f64, y: f64) -> f64 {
+    let k = 3.0 * y;
+    let wave = |t: f64| {
+        let u = t * k;
+        u.sin()
+    };
+    let k = 100.0;
+    let sq = |t| t * t;
+    let quartic = |t: f64| sq(sq(t));
+    let leaky = |t: f64| if t > 0.0 { t } else { 0.01 * t };
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += quartic(x + i as f64 * 0.1) + leaky(y - i as f64);
+    }
+    wave(x) * k + wave(y) + s
+}
+
+fn closures_plain(x: f64, y: f64) -> f64 {
+    let leaky = |t: f64| if t > 0.0 { t } else { 0.01 * t };
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += (x + i as f64 * 0.1).powi(4) + leaky(y - i as f64);
+    }
+    (x * 3.0 * y).sin() * 100.0 + (y * 3.0 * y).sin() + s
+}
+
+#[test]
+fn local_closures_are_inlined_with_their_own_scope() {
+    for (x, y) in [(0.7, 1.3), (-1.1, 2.5), (0.4, -0.6)] {
+        let (v, g) = closures_grad(x, y);
+        assert_close(v, closures_plain(x, y), 1e-13);
+        let num = numeric_gradient(|p| closures_plain(p[0], p[1]), [x, y]);
+        assert_all_close(&g, &num, NUMERIC);
+        let (_, dx) = closures_jvp(x, 1.0, y, 0.0);
+        let (_, dy) = closures_jvp(x, 0.0, y, 1.0);
+        assert_all_close(&[dx, dy], &g, MODES);
+        let h = closures_hessian(x, y);
+        let hx = numeric_gradient(|p| closures_grad(p[0], p[1]).1[0], [x, y]);
+        let hy = numeric_gradient(|p| closures_grad(p[0], p[1]).1[1], [x, y]);
+        assert_all_close(
+            &[h[0][0], h[0][1], h[1][0], h[1][1]],
+            &[hx[0], hx[1], hy[0], hy[1]],
+            1e-7,
+        );
+    }
+}

@@ -9,6 +9,7 @@ use crate::rules;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
+use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Ident, Pat};
 
@@ -23,6 +24,8 @@ pub fn lower(
     let mut cx = Lowering {
         vars: Vec::new(),
         scopes: vec![Vec::new()],
+        closures: Vec::new(),
+        inlining: 0,
         name_counts: std::collections::HashMap::new(),
         errors,
         effect_calls: Vec::new(),
@@ -355,9 +358,31 @@ enum Sink {
     Discard,
 }
 
+/// What a name in scope stands for.
+#[derive(Clone, Copy)]
+enum Binding {
+    Var(VarId),
+    /// A local closure (`let sq = |t: f64| t * t;`), an index into `Lowering::closures`.
+    Closure(usize),
+}
+
+type Scopes = Vec<Vec<(String, Binding)>>;
+
+/// A local closure: its syntax and the names in scope where it was written, which its body
+/// reads wherever it is called.
+struct LocalClosure {
+    closure: syn::ExprClosure,
+    scopes: Scopes,
+    /// An error was reported at its definition: its calls add none.
+    failed: bool,
+}
+
 struct Lowering<'e> {
     vars: Vec<Var>,
-    scopes: Vec<Vec<(String, VarId)>>,
+    scopes: Scopes,
+    closures: Vec<LocalClosure>,
+    /// How many closure calls are being inlined inside each other.
+    inlining: usize,
     name_counts: std::collections::HashMap<String, usize>,
     errors: &'e mut Errors,
     /// Calls made for their effect on values that are not floats (`v.push(1)`), and user
@@ -470,7 +495,10 @@ impl Lowering<'_> {
     /// Puts a variable made by [`Self::new_var`] in scope.
     fn bind(&mut self, id: VarId) {
         let name = self.vars[id].user_name.clone();
-        self.scopes.last_mut().expect("a scope").push((name, id));
+        self.scopes
+            .last_mut()
+            .expect("a scope")
+            .push((name, Binding::Var(id)));
     }
 
     /// A new variable, not yet in scope (so that its initializer still sees what it shadows).
@@ -519,13 +547,27 @@ impl Lowering<'_> {
         id
     }
 
-    fn resolve(&self, name: &str) -> Option<VarId> {
+    fn binding(&self, name: &str) -> Option<Binding> {
         self.scopes
             .iter()
             .rev()
             .flat_map(|s| s.iter().rev())
             .find(|(n, _)| n == name)
-            .map(|(_, id)| *id)
+            .map(|(_, b)| *b)
+    }
+
+    fn resolve(&self, name: &str) -> Option<VarId> {
+        match self.binding(name)? {
+            Binding::Var(v) => Some(v),
+            Binding::Closure(_) => None,
+        }
+    }
+
+    fn resolve_closure(&self, name: &str) -> Option<usize> {
+        match self.binding(name)? {
+            Binding::Closure(c) => Some(c),
+            Binding::Var(_) => None,
+        }
     }
 
     fn in_scope<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
@@ -651,6 +693,12 @@ impl Lowering<'_> {
             Pat::Type(pt) => (&*pt.pat, Some((*pt.ty).clone())),
             p => (p, None),
         };
+        if let (Pat::Ident(pi), Some(init)) = (pat, &local.init) {
+            if let syn::Expr::Closure(c) = strip_parens(&init.expr) {
+                self.define_closure(pi, c);
+                return;
+            }
+        }
         let (ident, mutable) = match pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (pi.ident.clone(), pi.mutability.is_some())
@@ -840,6 +888,115 @@ impl Lowering<'_> {
             None => out.push(Stmt::Let { var, init: None }),
         }
         self.bind(var);
+    }
+
+    /// `let f = |x: f64| ...;`: nothing is emitted; each call `f(a)` is lowered as the closure's
+    /// body with its parameters bound to the arguments (see [`Self::inline_closure`]).
+    fn define_closure(&mut self, pi: &syn::PatIdent, c: &syn::ExprClosure) {
+        let mut ok = true;
+        if c.asyncness.is_some() || c.constness.is_some() || c.lifetimes.is_some() {
+            self.errors.at(
+                &c,
+                "only plain closures (`|x: f64| x * x`) are supported in a `#[differentiate]` \
+                 function",
+            );
+            ok = false;
+        }
+        let mut exits = ClosureExits::default();
+        exits.visit_expr(&c.body);
+        for span in exits.spans {
+            self.errors.push(
+                span,
+                "`return` or `?` inside a closure is not supported in a `#[differentiate]` \
+                 function: give the closure's body one value (`if`/`else`), or write a \
+                 separate `#[differentiate]` function",
+            );
+            ok = false;
+        }
+        if c.capture.is_some() {
+            // A `move` closure copies what it captures when it is made; an inlined body reads
+            // the variables when it is called, so they must not change in between.
+            let mut names = Vec::new();
+            idents_in(c.body.to_token_stream(), &mut names);
+            for name in names {
+                if let Some(v) = self.resolve(&name) {
+                    if self.vars[v].mutable {
+                        self.errors.at(
+                            &c.capture,
+                            format!(
+                                "a `move` closure that captures the mutable variable `{name}` \
+                                 is not supported in a `#[differentiate]` function: remove \
+                                 `move`, or pass `{name}` as an argument"
+                            ),
+                        );
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+        }
+        let index = self.closures.len();
+        self.closures.push(LocalClosure {
+            closure: c.clone(),
+            scopes: self.scopes.clone(),
+            failed: !ok,
+        });
+        self.scopes
+            .last_mut()
+            .expect("a scope")
+            .push((pi.ident.to_string(), Binding::Closure(index)));
+    }
+
+    /// A call of a local closure: the arguments are evaluated where the call is, then the body
+    /// is lowered with the names in scope where the closure was written, its parameters bound
+    /// to the arguments (a parameter given a variable of the function reads that variable).
+    fn inline_closure(&mut self, index: usize, call: &syn::ExprCall, out: &mut Block) -> ExprKind {
+        let closure = self.closures[index].closure.clone();
+        if self.closures[index].failed {
+            return ExprKind::Lit(syn::parse_quote!(0.0));
+        }
+        if closure.inputs.len() != call.args.len() {
+            self.errors.at(
+                &call,
+                format!(
+                    "this closure takes {} argument(s), not {}",
+                    closure.inputs.len(),
+                    call.args.len()
+                ),
+            );
+            return ExprKind::Lit(syn::parse_quote!(0.0));
+        }
+        if self.inlining >= 32 {
+            self.errors.at(
+                &call,
+                "closures call each other too deeply (more than 32 levels)",
+            );
+            return ExprKind::Lit(syn::parse_quote!(0.0));
+        }
+        let mut params = Vec::new();
+        for (pat, arg) in closure.inputs.iter().zip(&call.args) {
+            let local = self.local_of(arg);
+            let value = self.lower_expr(arg, out);
+            params.push((pat, local, value));
+        }
+        let saved = std::mem::replace(&mut self.scopes, self.closures[index].scopes.clone());
+        self.scopes.push(Vec::new());
+        self.inlining += 1;
+        for (pat, local, value) in params {
+            // A variable of the function passed as `v` or `&v` is named directly.
+            let value = match local {
+                Some(v) => Expr {
+                    kind: ExprKind::Var(v),
+                    ..value
+                },
+                None => value,
+            };
+            self.bind_closure_param(pat, value, out);
+        }
+        let value = self.lower_expr(&closure.body, out);
+        self.inlining -= 1;
+        self.scopes = saved;
+        value.kind
     }
 
     /// `let b = a;` (or `a.clone()`, `a.to_vec()`) for a one-dimensional float array `a` of the
@@ -1584,6 +1741,16 @@ impl Lowering<'_> {
                                 end: span,
                             };
                         }
+                        if self.resolve_closure(&id.to_string()).is_some() {
+                            self.errors.at(
+                                &p,
+                                format!(
+                                    "a local closure can only be called in a `#[differentiate]` \
+                                     function (`{id}(x)`), not used as a value"
+                                ),
+                            );
+                            return self.error_expr(span);
+                        }
                     }
                 }
                 ExprKind::Path(p.clone())
@@ -1764,6 +1931,9 @@ impl Lowering<'_> {
         if matches!(name.as_str(), "sum" | "product") && m.args.is_empty() {
             return self.lower_reduction(m, name == "sum", out);
         }
+        if name == "fold" && m.args.len() == 2 {
+            return self.lower_fold(m, out);
+        }
         if let Some(hint) = rules::unsupported_hint(&name) {
             self.errors.at(
                 &m.method,
@@ -1833,6 +2003,13 @@ impl Lowering<'_> {
                 return ExprKind::Lit(syn::parse_quote!(0.0));
             }
         }
+        if let Some(closure) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.resolve_closure(&id.to_string()))
+        {
+            return self.inline_closure(closure, c, out);
+        }
         if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
             return self.opaque(&syn::Expr::Call(c.clone()));
         }
@@ -1880,21 +2057,8 @@ impl Lowering<'_> {
     /// `xs.iter().sum()`, `xs.iter().map(|x| ...).sum()`, `(0..n).map(|i| ...).product()`:
     /// a loop that accumulates into a temporary.
     fn lower_reduction(&mut self, m: &syn::ExprMethodCall, sum: bool, out: &mut Block) -> ExprKind {
-        let (source_expr, closure) = match strip_parens(&m.receiver) {
-            syn::Expr::MethodCall(inner) if inner.method == "map" && inner.args.len() == 1 => {
-                match &inner.args[0] {
-                    syn::Expr::Closure(c) if c.inputs.len() == 1 => (&*inner.receiver, Some(c)),
-                    other => {
-                        self.errors.at(
-                            &other,
-                            "`.map()` before `.sum()` takes a closure of one argument: \
-                             `.map(|x| ...)`",
-                        );
-                        return ExprKind::Lit(syn::parse_quote!(0.0));
-                    }
-                }
-            }
-            other => (other, None),
+        let Some((source_expr, closure)) = self.mapped_source(&m.receiver, &m.method) else {
+            return ExprKind::Lit(syn::parse_quote!(0.0));
         };
         let Some(source) = self.iteration_source(source_expr, out) else {
             return ExprKind::Lit(syn::parse_quote!(0.0));
@@ -1915,13 +2079,13 @@ impl Lowering<'_> {
             }),
         });
         let op = if sum { BinOp::Add } else { BinOp::Mul };
-        let pat: Pat = match closure {
+        let pat: Pat = match &closure {
             Some(c) => c.inputs[0].clone(),
             None => syn::parse_quote!(__element),
         };
         let stmt = self.in_scope(|cx| {
             let (var, mut body) = cx.bind_iteration(&source, &pat)?;
-            let value = match closure {
+            let value = match &closure {
                 Some(c) => cx.lower_expr(&c.body, &mut body),
                 None => {
                     let id: syn::Expr = syn::parse_quote!(__element);
@@ -1944,6 +2108,151 @@ impl Lowering<'_> {
         ExprKind::Var(acc)
     }
 
+    /// `xs.iter().fold(init, |acc, x| ...)`, also after `.map(|x| ...)`, and with a function of
+    /// the rule table of two floats (`.fold(f64::NEG_INFINITY, f64::max)`): a loop that
+    /// assigns the closure's value to an accumulator.
+    fn lower_fold(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> ExprKind {
+        let step: syn::ExprClosure = match strip_parens(&m.args[1]) {
+            syn::Expr::Closure(c) if c.inputs.len() == 2 => c.clone(),
+            // `f64::max`, a local closure, a `#[differentiate]` function of two floats.
+            syn::Expr::Path(p) => syn::parse_quote!(|__acc, __x| #p(__acc, __x)),
+            other => {
+                self.errors.at(
+                    &other,
+                    "`.fold()` takes a closure of two arguments (`|acc, x| ...`) or the name of \
+                     a function of two floats (`f64::max`)",
+                );
+                return ExprKind::Lit(syn::parse_quote!(0.0));
+            }
+        };
+        let Some((source_expr, map)) = self.mapped_source(&m.receiver, &m.method) else {
+            return ExprKind::Lit(syn::parse_quote!(0.0));
+        };
+        let init = self.lower_expr(&m.args[0], out);
+        let Some(source) = self.iteration_source(source_expr, out) else {
+            return ExprKind::Lit(syn::parse_quote!(0.0));
+        };
+        let span = m.span();
+        let acc = self.temp(span);
+        out.push(Stmt::Let {
+            var: acc,
+            init: Some(init),
+        });
+        // The elements are bound to `.map()`'s parameter, or else to the step's second.
+        let elem_pat = match &map {
+            Some(c) => c.inputs[0].clone(),
+            None => step.inputs[1].clone(),
+        };
+        let stmt = self.in_scope(|cx| {
+            let (index, mut body) = cx.bind_iteration(&source, &elem_pat)?;
+            let mapped = map.as_ref().map(|c| cx.lower_expr(&c.body, &mut body));
+            let value = cx.in_scope(|cx| {
+                let acc_value = Expr {
+                    kind: ExprKind::Var(acc),
+                    span,
+                    end: span,
+                };
+                cx.bind_closure_param(&step.inputs[0], acc_value, &mut body);
+                if let Some(e) = mapped {
+                    cx.bind_closure_param(&step.inputs[1], e, &mut body);
+                }
+                cx.lower_expr(&step.body, &mut body)
+            });
+            body.push(Stmt::Assign {
+                var: acc,
+                op: None,
+                value,
+                span,
+            });
+            Some(Stmt::Loop {
+                kind: source.kind(index),
+                body,
+                label: None,
+            })
+        });
+        out.extend(stmt);
+        ExprKind::Var(acc)
+    }
+
+    /// The source of a reduction and the closure of a `.map()` before it, if any; `None` after
+    /// an error. A function named in `.map(f)` (a local closure, a `#[differentiate]` function,
+    /// `f64::sqrt`) is called by a closure `|x| f(x)`.
+    fn mapped_source<'a>(
+        &mut self,
+        receiver: &'a syn::Expr,
+        reducer: &Ident,
+    ) -> Option<(&'a syn::Expr, Option<syn::ExprClosure>)> {
+        match strip_parens(receiver) {
+            syn::Expr::MethodCall(inner) if inner.method == "map" && inner.args.len() == 1 => {
+                match strip_parens(&inner.args[0]) {
+                    syn::Expr::Closure(c) if c.inputs.len() == 1 => {
+                        Some((&*inner.receiver, Some(c.clone())))
+                    }
+                    syn::Expr::Path(p) => {
+                        Some((&*inner.receiver, Some(syn::parse_quote!(|__x| #p(__x)))))
+                    }
+                    other => {
+                        self.errors.at(
+                            &other,
+                            format!(
+                                "`.map()` before `.{reducer}()` takes a closure of one argument \
+                                 (`.map(|x| ...)`) or the name of a function"
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            other => Some((other, None)),
+        }
+    }
+
+    /// Binds a closure's parameter pattern (`x`, `mut x`, `x: f64`, `&x`) to a value: a
+    /// variable of the function is named directly, anything else is copied into a new local.
+    fn bind_closure_param(&mut self, pat: &Pat, value: Expr, out: &mut Block) {
+        let (pat, written_ty) = match pat {
+            Pat::Type(pt) => (&*pt.pat, Some((*pt.ty).clone())),
+            p => (p, None),
+        };
+        let pat = match pat {
+            Pat::Reference(r) => &*r.pat,
+            p => p,
+        };
+        match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                if let (ExprKind::Var(v), None) = (&value.kind, pi.mutability) {
+                    self.scopes
+                        .last_mut()
+                        .expect("a scope")
+                        .push((pi.ident.to_string(), Binding::Var(*v)));
+                    return;
+                }
+                let ty = written_ty
+                    .as_ref()
+                    .map(classify_type)
+                    .unwrap_or(Ty::Unknown);
+                let written = written_ty.filter(|_| ty != Ty::Unknown);
+                let var = self.new_var(
+                    &pi.ident,
+                    ty,
+                    written,
+                    pi.mutability.is_some(),
+                    VarKind::Local,
+                );
+                out.push(Stmt::Let {
+                    var,
+                    init: Some(value),
+                });
+                self.bind(var);
+            }
+            Pat::Wild(_) => {}
+            other => self.errors.at(
+                &other,
+                "a closure's parameter is a plain name here (`|x: f64|`, `|&x|`)",
+            ),
+        }
+    }
+
     /// What a `for` loop or a reduction walks: an integer range, or the elements of arrays.
     fn iteration_source(&mut self, e: &syn::Expr, out: &mut Block) -> Option<Source> {
         let e = strip_parens(e);
@@ -1953,7 +2262,10 @@ impl Lowering<'_> {
         loop {
             match strip_parens(cur) {
                 syn::Expr::MethodCall(m)
-                    if matches!(m.method.to_string().as_str(), "iter" | "zip" | "enumerate") =>
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "iter" | "copied" | "cloned" | "zip" | "enumerate"
+                    ) =>
                 {
                     methods.push(m);
                     cur = &m.receiver;
@@ -1966,7 +2278,7 @@ impl Lowering<'_> {
             let mut enumerate = false;
             for m in methods.iter().rev() {
                 match m.method.to_string().as_str() {
-                    "iter" => {}
+                    "iter" | "copied" | "cloned" => {}
                     "enumerate" => enumerate = true,
                     _ => {
                         let other = strip_iter(&m.args[0]);
@@ -2227,6 +2539,37 @@ impl Lowering<'_> {
             kind: ExprKind::Lit(syn::parse_quote!(0.0)),
             span,
         }
+    }
+}
+
+/// `return` and `?` in a closure's body (not in closures nested in it), which inlining would
+/// turn into exits of the whole function.
+#[derive(Default)]
+struct ClosureExits {
+    spans: Vec<Span>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for ClosureExits {
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        self.spans.push(r.span());
+    }
+    fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
+        self.spans.push(t.question_token.span());
+        syn::visit::visit_expr_try(self, t);
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
+/// Every identifier in `tokens`, except those right after `.` (fields and methods).
+fn idents_in(tokens: TokenStream, out: &mut Vec<String>) {
+    let mut after_dot = false;
+    for tt in tokens {
+        match &tt {
+            TokenTree::Ident(id) if !after_dot => out.push(id.to_string()),
+            TokenTree::Group(g) => idents_in(g.stream(), out),
+            _ => {}
+        }
+        after_dot = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.');
     }
 }
 

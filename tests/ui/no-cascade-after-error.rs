@@ -2,8 +2,8 @@ use autodiff::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    let g = |t: f64| t;
-    g(x)
+    let k = x as i32;
+    x * k as f64
 }
 
 fn main() {
