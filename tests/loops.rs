@@ -968,3 +968,45 @@ fn closures_over_slices() {
     let (_, dx) = slice_closure_grad(&w, &mut g, 0.8);
     assert_close(dx[0], numeric_derivative(|x| plain(&w, x), 0.8), NUMERIC);
 }
+
+// ------------------------------------------------------------------ matrices of values
+
+/// A rotation matrix written out as rows, applied in nested loops; and a typed 2 × 3 matrix with a
+/// constant entry.
+#[differentiate]
+fn matrix_literals(w: &[f64]) -> f64 {
+    let (s, c) = w[0].sin_cos();
+    let r = [[c, -s], [s, c]];
+    let p = [w[1], w[2]];
+    let mut q = [0.0; 2];
+    for i in 0..2 {
+        for j in 0..2 {
+            q[i] += r[i][j] * p[j];
+        }
+    }
+    let m: [[f64; 3]; 2] = [[w[1], w[1] * w[2], 1.0], [w[2].exp(), 0.5, w[0] - w[1]]];
+    let mut t = 0.0;
+    for i in 0..2 {
+        for j in 0..3 {
+            t += m[i][j] * (i + j + 1) as f64;
+        }
+    }
+    q[0] * q[0] * 2.0 + q[1] * 3.0 + t * m[1][0]
+}
+
+fn matrix_literals_plain(w: &[f64]) -> f64 {
+    let (s, c) = w[0].sin_cos();
+    let q0 = c * w[1] - s * w[2];
+    let q1 = s * w[1] + c * w[2];
+    let t = w[1] + 2.0 * w[1] * w[2] + 3.0 + 2.0 * w[2].exp() + 3.0 * 0.5 + 4.0 * (w[0] - w[1]);
+    q0 * q0 * 2.0 + q1 * 3.0 + t * w[2].exp()
+}
+
+#[test]
+fn matrices_written_as_rows() {
+    let w = [0.3, 1.2, -0.7];
+    assert_close(matrix_literals(&w), matrix_literals_plain(&w), 1e-14);
+    check_slice_function(&w, matrix_literals_plain, matrix_literals_grad, |w, dw| {
+        matrix_literals_jvp(w, dw).1
+    });
+}

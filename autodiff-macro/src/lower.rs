@@ -1064,26 +1064,55 @@ impl Lowering<'_> {
             return false;
         };
         let elems: Vec<&syn::Expr> = array.elems.iter().collect();
-        let nested = elems
-            .iter()
-            .any(|e| matches!(strip_parens(e), syn::Expr::Array(_)) || repeat_rank(e).is_some());
+        let is_array = |e: &syn::Expr| {
+            matches!(strip_parens(e), syn::Expr::Array(_)) || repeat_rank(e).is_some()
+        };
         let name = pi.ident.to_string();
-        if elems.is_empty()
-            || nested
-            || mentions(array.elems.to_token_stream(), std::slice::from_ref(&name))
+        if elems.is_empty() || mentions(array.elems.to_token_stream(), std::slice::from_ref(&name))
         {
             return false;
         }
-        let (s, first, n) = (&pi.ident, elems[0], elems.len());
-        let ty = written_ty.map(|t| quote!(: #t));
-        let new: syn::Stmt = syn::parse_quote!(let mut #s #ty = [#first; #n];);
+        let (s, ty) = (&pi.ident, written_ty.map(|t| quote!(: #t)));
+        if !elems.iter().any(|e| is_array(e)) {
+            // `let v = [a, b, c];` → `let mut v = [a; 3]; v[1] = b; v[2] = c;`
+            let (first, n) = (elems[0], elems.len());
+            let new: syn::Stmt = syn::parse_quote!(let mut #s #ty = [#first; #n];);
+            let syn::Stmt::Local(new) = new else {
+                unreachable!("a `let` statement")
+            };
+            self.lower_local(&new, out);
+            for (i, e) in elems.iter().enumerate().skip(1) {
+                let store: syn::Expr = syn::parse_quote!(#s[#i] = #e);
+                self.lower_expr_stmt(&store, out);
+            }
+            return true;
+        }
+        // A matrix of values, `[[c, -s], [s, c]]`: rows written out, all of one length.
+        let rows: Option<Vec<Vec<&syn::Expr>>> = elems
+            .iter()
+            .map(|row| match strip_parens(row) {
+                syn::Expr::Array(r) if !r.elems.is_empty() && !r.elems.iter().any(is_array) => {
+                    Some(r.elems.iter().collect())
+                }
+                _ => None,
+            })
+            .collect();
+        let Some(rows) = rows.filter(|rows| rows.iter().all(|r| r.len() == rows[0].len())) else {
+            return false;
+        };
+        let (first, m, n) = (rows[0][0], rows.len(), rows[0].len());
+        let new: syn::Stmt = syn::parse_quote!(let mut #s #ty = [[#first; #n]; #m];);
         let syn::Stmt::Local(new) = new else {
             unreachable!("a `let` statement")
         };
         self.lower_local(&new, out);
-        for (i, e) in elems.iter().enumerate().skip(1) {
-            let store: syn::Expr = syn::parse_quote!(#s[#i] = #e);
-            self.lower_expr_stmt(&store, out);
+        for (i, row) in rows.iter().enumerate() {
+            for (j, e) in row.iter().enumerate() {
+                if (i, j) != (0, 0) {
+                    let store: syn::Expr = syn::parse_quote!(#s[#i][#j] = #e);
+                    self.lower_expr_stmt(&store, out);
+                }
+            }
         }
         true
     }
@@ -1844,8 +1873,8 @@ impl Lowering<'_> {
                 self.errors.push(
                     span,
                     "an array of values is supported as a local of its own (`let s = [a, b];`, \
-                     one dimension) and as the returned value: write a matrix as one flat array \
-                     (`let m = [c, -s, s, c];`, read as `m[i * 2 + j]`)",
+                     `let m = [[c, -s], [s, c]];` with rows of one length) and as the returned \
+                     value",
                 );
                 return self.error_expr(span);
             }
