@@ -314,6 +314,22 @@ fn mismatched_buffer_is_a_clear_panic() {
     back(1.0, &mut [0.0; 2]);
 }
 
+#[test]
+#[should_panic(
+    expected = "ranges_grad: the derivative buffer of `w` has length 2 but `w` has length 3"
+)]
+fn mismatched_gradient_buffer_names_the_called_function() {
+    let w = [0.3, -0.7, 1.1];
+    ranges_grad(&w, &mut [0.0; 2], 3);
+}
+
+#[test]
+#[should_panic(expected = "ranges_jvp: the tangent of `w` has length 4 but `w` has length 3")]
+fn mismatched_tangent_is_a_clear_panic() {
+    let w = [0.3, -0.7, 1.1];
+    ranges_jvp(&w, &[0.0; 4], 3);
+}
+
 // ------------------------------------------------------------------ what the reverse sweep records
 // Each function below exercises one storage decision of the reverse sweep (see the README's
 // "What a loop records"); the original function, which the macro leaves as written, is the
@@ -1009,4 +1025,26 @@ fn matrices_written_as_rows() {
     check_slice_function(&w, matrix_literals_plain, matrix_literals_grad, |w, dw| {
         matrix_literals_jvp(w, dw).1
     });
+}
+
+/// `vec![a, b, c]` of values, and a vector of rows.
+#[differentiate]
+fn vector_literals(x: f64, y: f64) -> f64 {
+    let v = vec![x, y, x * y];
+    let rows = vec![[x, 1.0], [y.exp(), -x]];
+    v[0] + v[2] * rows[1][0] + rows[0][0] * rows[1][1]
+}
+
+#[test]
+fn vectors_of_values() {
+    let plain = |x: f64, y: f64| x + x * y * y.exp() - x * x;
+    for (x, y) in [(0.5, 2.0), (-1.3, 0.4)] {
+        let (v, g) = vector_literals_grad(x, y);
+        assert_close(v, plain(x, y), 1e-14);
+        let num = numeric_gradient(|p| plain(p[0], p[1]), [x, y]);
+        assert_all_close(&g, &num, NUMERIC);
+        let (_, dx) = vector_literals_jvp(x, 1.0, y, 0.0);
+        let (_, dy) = vector_literals_jvp(x, 0.0, y, 1.0);
+        assert_all_close(&[dx, dy], &g, MODES);
+    }
 }

@@ -1057,3 +1057,20 @@ fn local_closures_are_inlined_with_their_own_scope() {
         );
     }
 }
+
+/// `-(-x)` is printed with its parentheses: `--x` would be rustc's `double_negations` lint, an
+/// error under this file's `#![deny(warnings)]`.
+#[differentiate]
+fn double_negation(x: f64, y: f64) -> f64 {
+    let z = -(-x);
+    z * y - -(-(x * y))
+}
+
+#[test]
+fn double_negations_compile_without_warnings() {
+    let (v, g) = double_negation_grad(1.5, -2.0);
+    assert_eq!(v, 0.0);
+    assert_eq!(g, [0.0, 0.0]);
+    let (v, g) = double_negation_jvp(1.5, 1.0, -2.0, 0.0);
+    assert_eq!((v, g), (0.0, 0.0));
+}

@@ -241,7 +241,14 @@ fn grad(f: &Function) -> Generated {
             let bty = crate::reverse::shadow_type(&p.ty, true);
             decls.push(quote!(#b: #bty));
             buffers.push(quote!(&mut *#b));
-            zeroing.push(quote!(::autodiff::__private::Zero::zero(&mut *#b);));
+            // Checked here too, so that the panic names this function and the caller's line.
+            let msg = format!(
+                "{name}: the derivative buffer of `{id}` has length {{}} but `{id}` has length {{}}"
+            );
+            zeroing.push(quote! {
+                ::core::assert_eq!(#b.len(), #id.len(), #msg, #b.len(), #id.len());
+                ::autodiff::__private::Zero::zero(&mut *#b);
+            });
         }
     }
     // Names no user item has: a `const value` in scope would turn `value` into a pattern.
@@ -273,6 +280,7 @@ fn grad(f: &Function) -> Generated {
         head: quote! {
             #[doc = #doc]
             #[inline]
+            #[track_caller]
             #vis fn #name(#(#decls),*) -> #ret
         },
         body: quote! {
@@ -422,6 +430,7 @@ fn jvp(f: &Function) -> Generated {
         head: quote! {
             #[doc = #doc]
             #[inline]
+            #[track_caller]
             #vis fn #name(#(#decls),*) -> (#ret, #ret)
         },
         body: quote! {

@@ -44,7 +44,7 @@ pub fn generic_fn(f: &Function) -> crate::api::Generated {
     crate::api::Generated {
         head: quote! {
             #[doc = #doc]
-            #[allow(unused_mut, unused_parens, clippy::all, clippy::pedantic)]
+            #[allow(unused_mut, unused_parens, unused_variables, clippy::all, clippy::pedantic)]
             #vis fn #name<S: ::autodiff::Real>(#(#params),*) -> #ret
         },
         body: quote!(#(#body)*),

@@ -449,15 +449,18 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
         _ => {}
     }
     match &e.kind {
-        ExprKind::Opaque { refs, .. } => {
+        ExprKind::Opaque { refs, tokens } => {
             if let Some(v) = refs.iter().find(|v| vars[**v].active) {
+                let instead = method_hint(tokens.clone()).unwrap_or(
+                    "use arithmetic, the `f64` methods of the rule table, or a call of a \
+                     `#[differentiate]` function",
+                );
                 errors.range(
                     e.span,
                     e.end,
                     format!(
                         "this expression uses `{}`, which carries a derivative, in a way \
-                         `#[differentiate]` cannot follow: use arithmetic, the `f64` methods of \
-                         the rule table, or a call of a `#[differentiate]` function",
+                         `#[differentiate]` cannot follow: {instead}",
                         vars[*v].user_name
                     ),
                 );
@@ -576,4 +579,41 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
         }
         _ => {}
     }
+}
+
+/// What to write instead of the first method in `tokens` that has a usual replacement.
+fn method_hint(tokens: proc_macro2::TokenStream) -> Option<&'static str> {
+    let mut after_dot = false;
+    for tt in tokens {
+        match &tt {
+            proc_macro2::TokenTree::Ident(id) if after_dot => {
+                let hint = match id.to_string().as_str() {
+                    "first" | "last" | "get" => {
+                        "index the array instead (`w[0]`, `w[w.len() - 1]`, `w[i]`)"
+                    }
+                    "collect" => {
+                        "make the new array with `vec![0.0; n]` and assign its elements in a loop"
+                    }
+                    "skip" | "take" | "windows" | "chunks" | "step_by" | "iter_mut" => {
+                        "walk an index range (`for i in 1..w.len()`) and index the arrays"
+                    }
+                    "max_by" | "min_by" | "reduce" | "max_by_key" | "min_by_key" => {
+                        "use `.fold(f64::NEG_INFINITY, f64::max)` or a loop"
+                    }
+                    _ => "",
+                };
+                if !hint.is_empty() {
+                    return Some(hint);
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => {
+                if let Some(h) = method_hint(g.stream()) {
+                    return Some(h);
+                }
+            }
+            _ => {}
+        }
+        after_dot = matches!(&tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == '.');
+    }
+    None
 }

@@ -26,6 +26,7 @@ pub fn lower(
         scopes: vec![Vec::new()],
         closures: Vec::new(),
         inlining: 0,
+        rejected: Vec::new(),
         name_counts: std::collections::HashMap::new(),
         errors,
         effect_calls: Vec::new(),
@@ -100,6 +101,7 @@ pub fn lower(
                     hint
                 ),
             );
+            cx.rejected.push(ident.to_string());
             continue;
         }
         let floaty = matches!(ty, Ty::Float | Ty::FloatArray(_));
@@ -383,6 +385,8 @@ struct Lowering<'e> {
     closures: Vec<LocalClosure>,
     /// How many closure calls are being inlined inside each other.
     inlining: usize,
+    /// Parameters reported for their type: their uses add no errors.
+    rejected: Vec<String>,
     name_counts: std::collections::HashMap<String, usize>,
     errors: &'e mut Errors,
     /// Calls made for their effect on values that are not floats (`v.push(1)`), and user
@@ -1060,23 +1064,40 @@ impl Lowering<'_> {
         init: &syn::Expr,
         out: &mut Block,
     ) -> bool {
-        let syn::Expr::Array(array) = strip_parens(init) else {
-            return false;
+        let (elems, vec) = match strip_parens(init) {
+            syn::Expr::Array(array) => (array.elems.clone(), false),
+            // `vec![a, b, c]` (not `vec![x; n]`, which is a repeat).
+            syn::Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                if m.mac.parse_body_with(parse_vec_repeat).is_ok() {
+                    return false;
+                }
+                match m.mac.parse_body_with(
+                    syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+                ) {
+                    Ok(elems) => (elems, true),
+                    Err(_) => return false,
+                }
+            }
+            _ => return false,
         };
-        let elems: Vec<&syn::Expr> = array.elems.iter().collect();
+        let elems: Vec<&syn::Expr> = elems.iter().collect();
         let is_array = |e: &syn::Expr| {
             matches!(strip_parens(e), syn::Expr::Array(_)) || repeat_rank(e).is_some()
         };
         let name = pi.ident.to_string();
-        if elems.is_empty() || mentions(array.elems.to_token_stream(), std::slice::from_ref(&name))
-        {
+        let all: TokenStream = elems.iter().map(|e| e.to_token_stream()).collect();
+        if elems.is_empty() || mentions(all, std::slice::from_ref(&name)) {
             return false;
         }
         let (s, ty) = (&pi.ident, written_ty.map(|t| quote!(: #t)));
         if !elems.iter().any(|e| is_array(e)) {
             // `let v = [a, b, c];` → `let mut v = [a; 3]; v[1] = b; v[2] = c;`
             let (first, n) = (elems[0], elems.len());
-            let new: syn::Stmt = syn::parse_quote!(let mut #s #ty = [#first; #n];);
+            let new: syn::Stmt = if vec {
+                syn::parse_quote!(let mut #s #ty = vec![#first; #n];)
+            } else {
+                syn::parse_quote!(let mut #s #ty = [#first; #n];)
+            };
             let syn::Stmt::Local(new) = new else {
                 unreachable!("a `let` statement")
             };
@@ -1101,7 +1122,11 @@ impl Lowering<'_> {
             return false;
         };
         let (first, m, n) = (rows[0][0], rows.len(), rows[0].len());
-        let new: syn::Stmt = syn::parse_quote!(let mut #s #ty = [[#first; #n]; #m];);
+        let new: syn::Stmt = if vec {
+            syn::parse_quote!(let mut #s #ty = vec![[#first; #n]; #m];)
+        } else {
+            syn::parse_quote!(let mut #s #ty = [[#first; #n]; #m];)
+        };
         let syn::Stmt::Local(new) = new else {
             unreachable!("a `let` statement")
         };
@@ -1681,6 +1706,11 @@ impl Lowering<'_> {
             _ => None,
         };
         let Some(var) = var else {
+            let reported = matches!(strip_parens(base), syn::Expr::Path(p)
+                if p.path.get_ident().is_some_and(|id| self.rejected.contains(&id.to_string())));
+            if reported {
+                return;
+            }
             self.errors.at(
                 &base,
                 "only elements of the function's own arrays can be assigned: declare one with \
@@ -2347,7 +2377,7 @@ impl Lowering<'_> {
         if !range_based(e) {
             self.errors.at(
                 &e,
-                "this iterator is not supported in a `#[differentiate]` loop: walk an integer \
+                "this iterator is not supported in a `#[differentiate]` function: walk an integer \
                  range (`0..n`, `(0..=n).rev()`, `(0..n).step_by(k)`) and index the arrays, or \
                  walk the function's arrays (`xs`, `xs.iter()`, `.enumerate()`, `.zip(ys)`)",
             );
@@ -2644,8 +2674,9 @@ impl VisitMut for Renamer<'_, '_> {
     fn visit_expr_closure_mut(&mut self, c: &mut syn::ExprClosure) {
         self.cx.errors.at(
             &c,
-            "closures are not supported in a `#[differentiate]` function: write a loop or a \
-             separate `#[differentiate]` function",
+            "a closure is supported here only as a local that is called \
+             (`let f = |t: f64| t * t; f(x)`) or in `.map(..).sum()` and `.fold(..)`: write a \
+             loop, or a separate `#[differentiate]` function",
         );
     }
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
@@ -2955,5 +2986,5 @@ pub fn show(node: &dyn ToTokens) -> String {
     ] {
         s = s.replace(from, to);
     }
-    s
+    s.replace("mut[", "mut [")
 }

@@ -121,7 +121,9 @@ impl Printer<'_> {
             }
             ExprKind::Unary(op, a) => {
                 let inner = self.expr(a, float);
-                let inner = paren_if(prec(a) < 13, inner);
+                // `-(-x)` stays as written: `--x` is a lint (`double_negations`).
+                let nested = matches!(a.kind, ExprKind::Unary(UnOp::Neg, _));
+                let inner = paren_if(prec(a) < 13 || (nested && *op == UnOp::Neg), inner);
                 match op {
                     UnOp::Neg => quote_spanned!(span=> -#inner),
                     UnOp::Not => quote_spanned!(span=> !#inner),
