@@ -946,6 +946,7 @@ fn folds_with_closures_and_rule_functions() {
 }
 
 /// A closure that takes a slice and loops over it, called with `w` and `&w`.
+#[allow(clippy::needless_borrow)]
 #[differentiate]
 fn slice_closure(w: &[f64], x: f64) -> f64 {
     let dot = |v: &[f64], s: f64| {
