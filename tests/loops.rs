@@ -1028,7 +1028,8 @@ fn matrices_written_as_rows() {
     });
 }
 
-/// `vec![a, b, c]` of values, and a vector of rows.
+/// `vec![a, b, c]` of values, and a vector of rows (as users write them, where an array would do).
+#[allow(clippy::useless_vec)]
 #[differentiate]
 fn vector_literals(x: f64, y: f64) -> f64 {
     let v = vec![x, y, x * y];
