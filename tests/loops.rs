@@ -1050,3 +1050,23 @@ fn vectors_of_values() {
         assert_all_close(&[dx, dy], &g, MODES);
     }
 }
+
+/// Lifetime parameters are accepted: the siblings take the same references with elided lifetimes.
+#[differentiate]
+fn with_lifetimes<'a, 'b>(w: &'a [f64], #[constant] x: &'b [f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * w[i] * x[i];
+    }
+    s
+}
+
+#[test]
+fn functions_with_lifetime_parameters() {
+    let (w, x) = ([0.5, -1.5, 2.0], [1.0, 2.0, 3.0]);
+    let mut g = [0.0; 3];
+    let v = with_lifetimes_grad(&w, &mut g, &x);
+    assert_close(v, with_lifetimes(&w, &x), 1e-15);
+    let want: Vec<f64> = w.iter().zip(&x).map(|(w, x)| 2.0 * w * x).collect();
+    assert_all_close(&g, &want, 1e-15);
+}

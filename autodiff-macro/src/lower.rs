@@ -49,6 +49,11 @@ pub fn lower(
             continue;
         };
         let constant = pt.attrs.iter().any(|a| a.path().is_ident(CONSTANT_ATTR));
+        let written = erase_lifetimes(&pt.ty);
+        let pt = &syn::PatType {
+            ty: Box::new(written),
+            ..pt.clone()
+        };
         for attr in &pt.attrs {
             if !attr.path().is_ident(CONSTANT_ATTR) {
                 cx.errors.at(&attr,
@@ -164,7 +169,14 @@ fn check_signature(sig: &syn::Signature, errors: &mut Errors) {
     if let Some(abi) = &sig.abi {
         errors.at(&abi, "`extern` functions cannot be differentiated");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    // Lifetime parameters say nothing the derivatives need: the siblings take the same
+    // references with elided lifetimes (see `erase_lifetimes`).
+    let only_lifetimes = sig
+        .generics
+        .params
+        .iter()
+        .all(|p| matches!(p, syn::GenericParam::Lifetime(_)));
+    if !only_lifetimes || sig.generics.where_clause.is_some() {
         errors.at(
             &sig.generics,
             "generic functions cannot be `#[differentiate]`d: write the function over `f64`; the \
@@ -174,6 +186,21 @@ fn check_signature(sig: &syn::Signature, errors: &mut Errors) {
     if let Some(v) = &sig.variadic {
         errors.at(&v, "variadic functions cannot be differentiated");
     }
+}
+
+/// `ty` with the lifetimes of its references elided (`&'a [f64]` → `&[f64]`): the siblings
+/// of a function with lifetime parameters do not declare them.
+fn erase_lifetimes(ty: &syn::Type) -> syn::Type {
+    struct Eraser;
+    impl VisitMut for Eraser {
+        fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+            r.lifetime = None;
+            syn::visit_mut::visit_type_reference_mut(self, r);
+        }
+    }
+    let mut ty = ty.clone();
+    Eraser.visit_type_mut(&mut ty);
+    ty
 }
 
 /// The model type of a written type.
