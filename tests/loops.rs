@@ -1052,6 +1052,7 @@ fn vectors_of_values() {
 }
 
 /// Lifetime parameters are accepted: the siblings take the same references with elided lifetimes.
+#[allow(clippy::needless_lifetimes)]
 #[differentiate]
 fn with_lifetimes<'a, 'b>(w: &'a [f64], #[constant] x: &'b [f64]) -> f64 {
     let mut s = 0.0;
