@@ -117,6 +117,9 @@ fn call_sibling(
     } else if f.in_impl {
         quote!(Self::#name #turbofish(#(#args),*))
     } else {
+        // At the attribute: if the function is in an `impl` after all, rustc's "cannot find
+        // function" points at the `#[differentiate]` that needs `(method)`.
+        let name = Ident::new(&name.to_string(), Span::call_site());
         quote!(#name #turbofish(#(#args),*))
     }
 }

@@ -1573,6 +1573,10 @@ impl Lowering<'_> {
             _ => None,
         };
         let Some(var) = var else {
+            if self.in_self(base) {
+                self.errors.at(&left, self_write(left));
+                return;
+            }
             self.errors.at(
                 &base,
                 "only elements of the function's own arrays can be assigned: declare one with \
@@ -1624,6 +1628,10 @@ impl Lowering<'_> {
                     }
                 }
             }
+            other if self.in_self(other) => {
+                self.errors.at(&other, self_write(other));
+                None
+            }
             other => {
                 self.errors.at(
                     &other,
@@ -1635,6 +1643,15 @@ impl Lowering<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// Whether `e` is a place inside the receiver: `self.x`, `self.v[i]`, `self.a.b`.
+    fn in_self(&self, e: &syn::Expr) -> bool {
+        match strip_parens(e) {
+            syn::Expr::Field(f) => self.self_receiver(&f.base).is_some() || self.in_self(&f.base),
+            syn::Expr::Index(i) => self.in_self(&i.expr),
+            _ => false,
         }
     }
 
@@ -2452,6 +2469,16 @@ fn compound_op(op: &syn::BinOp) -> Option<BinOp> {
         B::ShrAssign(_) => BinOp::Shr,
         _ => return None,
     })
+}
+
+/// The error for an assignment to a place inside `self`.
+fn self_write(place: &syn::Expr) -> String {
+    format!(
+        "cannot assign to `{}`: a `#[differentiate]` method reads `self` as data without a \
+         derivative, and the derivatives would not follow a change to it. Return the new value \
+         and assign it after the call",
+        show(place)
+    )
 }
 
 /// What an unsupported expression is called, and what to write instead.
