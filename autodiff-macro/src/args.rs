@@ -17,6 +17,16 @@ pub struct Args {
     pub method: Option<syn::Ident>,
 }
 
+/// Only a rule (or none): the arguments of a free function.
+impl From<Option<syn::Path>> for Args {
+    fn from(partials: Option<syn::Path>) -> Self {
+        Args {
+            partials,
+            method: None,
+        }
+    }
+}
+
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut args = Args::default();

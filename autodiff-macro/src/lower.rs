@@ -15,8 +15,12 @@ use syn::{Ident, Pat};
 /// The attribute that marks a float parameter as not differentiated.
 pub const CONSTANT_ATTR: &str = "constant";
 
-pub fn lower(item: &syn::ItemFn, args: crate::args::Args, errors: &mut Errors) -> Option<Function> {
-    let crate::args::Args { partials, method } = args;
+pub fn lower(
+    item: &syn::ItemFn,
+    args: impl Into<crate::args::Args>,
+    errors: &mut Errors,
+) -> Option<Function> {
+    let crate::args::Args { partials, method } = args.into();
     let receiver = matches!(item.sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
     // `Self` resolves only inside an `impl` (or a trait): a function that names it is an
     // associated function even without `#[differentiate(method)]`.
