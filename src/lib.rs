@@ -111,6 +111,64 @@
 //! assert_eq!(d, 1.0);
 //! ```
 //!
+//! # Methods
+//!
+//! In an `impl` block, a method taking `&self` gets its siblings as methods, each taking the
+//! receiver and then exactly the parameters of the free-function API. `self` is data without
+//! a derivative, like a `#[constant]` parameter: its fields are read (`self.length`,
+//! `self.weights[i]`), never written. A differentiated method calls another as
+//! `self.energy(a, b)` (or `Self::energy(self, a, b)`) and a differentiated associated
+//! function as `Self::helper(x)`; derivatives flow through these calls as through calls of
+//! free functions.
+//!
+//! ```
+//! use autodiff::differentiate;
+//!
+//! struct Pendulum {
+//!     length: f64,
+//!     weights: Vec<f64>,
+//! }
+//!
+//! impl Pendulum {
+//!     #[differentiate]
+//!     fn energy(&self, theta: f64, omega: f64) -> f64 {
+//!         0.5 * self.length * omega * omega - 9.81 * theta.cos()
+//!     }
+//!
+//!     #[differentiate]
+//!     fn loss(&self, w: &[f64]) -> f64 {
+//!         let mut s = 0.0;
+//!         for i in 0..w.len() {
+//!             s += self.weights[i] * w[i] * w[i];
+//!         }
+//!         s + self.energy(w[0], w[1]) + Self::penalty(w[0])
+//!     }
+//!
+//!     // Without `self`, nothing in the function says it is in an `impl`: `method` does.
+//!     #[differentiate(method)]
+//!     fn penalty(x: f64) -> f64 {
+//!         x * x * x
+//!     }
+//! }
+//!
+//! let p = Pendulum { length: 2.0, weights: vec![1.0, 0.5] };
+//! let (_, [d_theta, d_omega]) = p.energy_grad(0.0, 1.0);
+//! assert!(d_theta.abs() < 1e-15 && (d_omega - 2.0).abs() < 1e-15);
+//! let mut dw = [0.0; 2];
+//! let value = p.loss_grad(&[0.0, 1.0], &mut dw);
+//! assert!((value - p.loss(&[0.0, 1.0])).abs() < 1e-15);
+//! assert_eq!(dw, [0.0, 3.0]);
+//! let (_, [d]) = Pendulum::penalty_grad(2.0);
+//! assert_eq!(d, 12.0);
+//! ```
+//!
+//! An associated function without `self` needs `#[differentiate(method)]` unless it names
+//! `Self` (the macro sees the function, not the `impl` around it). Other receivers
+//! (`&mut self`, `self`, `self: Box<Self>`) are errors: a method that changed a float field
+//! would need the derivative of that change; return the new values instead. A trait impl
+//! cannot hold the siblings (they are not items of the trait): differentiate a method of an
+//! inherent `impl` and call it from the trait method. `partials = ...` is for free functions.
+//!
 //! Anything else is a compile error at the offending code, naming the construct and what to
 //! write instead; every such error in a function is reported in one build.
 //!

@@ -102,6 +102,38 @@ fn is_fixed_array(ty: &syn::Type) -> bool {
     }
 }
 
+/// A call of the sibling `name` of `f` with the arguments in parameter order (the receiver
+/// first): `name(..)` beside a free function, `Self::name(..)` beside an associated function,
+/// `self.name(..)` beside a method.
+fn call_sibling(
+    f: &Function,
+    name: &Ident,
+    turbofish: Option<TokenStream>,
+    args: &[TokenStream],
+) -> TokenStream {
+    if f.receiver {
+        let rest = &args[1..];
+        quote!(self.#name #turbofish(#(#rest),*))
+    } else if f.in_impl {
+        quote!(Self::#name #turbofish(#(#args),*))
+    } else {
+        // At the attribute: if the function is in an `impl` after all, rustc's "cannot find
+        // function" points at the `#[differentiate]` that needs `(method)`.
+        let name = Ident::new(&name.to_string(), Span::call_site());
+        quote!(#name #turbofish(#(#args),*))
+    }
+}
+
+/// The documentation's link to the annotated function: `[`f`]`, or `[`Self::f`]` inside an
+/// `impl` (where the plain name would not resolve).
+fn link(f: &Function) -> String {
+    if f.in_impl {
+        format!("[`Self::{}`]", f.name)
+    } else {
+        format!("[`{}`]", f.name)
+    }
+}
+
 /// `3`, not `3usize`, in generated code.
 pub fn lit(n: usize) -> proc_macro2::Literal {
     proc_macro2::Literal::usize_unsuffixed(n)
@@ -191,13 +223,15 @@ fn vjp(f: &Function) -> Generated {
             (false, false) => slots.push(quote!(_)),
         }
     }
+    let args: Vec<TokenStream> = args.iter().map(|a| quote!(#a)).collect();
+    let call = call_sibling(f, &pullback, turbofish, &args);
     let doc = format!(
-        "Reverse mode of [`{0}`]: its value and the backpropagator. The backpropagator maps a \
+        "Reverse mode of {}: its value and the backpropagator. The backpropagator maps a \
          sensitivity of the output to the sensitivities of the differentiated scalar \
          parameters, and adds those of each differentiated array parameter into the buffer \
          passed for it. The forward sweep runs once, here; each call of the backpropagator \
          runs only the reverse sweep.",
-        f.name
+        link(f)
     );
     Generated {
         head: quote! {
@@ -211,7 +245,7 @@ fn vjp(f: &Function) -> Generated {
                 (mixed("__value"), mixed("__back"), mixed("__sensitivity"));
             quote! {
                 #(#lens)*
-                let (#value, #back) = #pullback #turbofish(#(#args),*);
+                let (#value, #back) = #call;
                 (#value, move |#sensitivity: #adj, #(#buffers),*| {
                     #(#checks)*
                     let (#(#slots,)*) = #back(#sensitivity, #(#buffer_args),*);
@@ -262,18 +296,19 @@ fn grad(f: &Function) -> Generated {
             quote!((#v, #back(1.0, #(#buffers),*))),
         )
     };
+    let call = call_sibling(f, &vjp, None, &args);
     let doc = if buffers.is_empty() {
         format!(
-            "Value and gradient of [`{}`] with respect to its {n} differentiated parameter(s), \
+            "Value and gradient of {} with respect to its {n} differentiated parameter(s), \
              from one reverse sweep.",
-            f.name
+            link(f)
         )
     } else {
         format!(
-            "Value and gradient of [`{}`], from one reverse sweep: the derivatives with respect \
+            "Value and gradient of {}, from one reverse sweep: the derivatives with respect \
              to each differentiated array parameter are written into the buffer that follows it \
              (overwriting it), those with respect to differentiated scalars are returned.",
-            f.name
+            link(f)
         )
     };
     Generated {
@@ -285,7 +320,7 @@ fn grad(f: &Function) -> Generated {
         },
         body: quote! {
             #(#zeroing)*
-            let (#v, #back) = #vjp(#(#args),*);
+            let (#v, #back) = #call;
             #value
         },
     }
@@ -295,6 +330,7 @@ fn grad(f: &Function) -> Generated {
 /// is generic over its adjoint type, else one reverse sweep per output.
 fn jacobian(f: &Function) -> Generated {
     let (decls, args) = params(f);
+    let args: Vec<TokenStream> = args.iter().map(|a| quote!(#a)).collect();
     let outputs = f.ret.len();
     let n = lit(f.differentiated_params().len());
     let m = lit(outputs);
@@ -326,16 +362,23 @@ fn jacobian(f: &Function) -> Generated {
             let r = lit(r);
             quote!([#(#columns.0[#r]),*])
         });
+        let call = call_sibling(
+            f,
+            &pullback,
+            Some(quote!(::<::autodiff::__private::Lanes<#m>>)),
+            &args,
+        );
         (
             format!("one reverse sweep that carries the {m} output sensitivities together"),
             quote! {
-                let (_, #back) = #pullback::<::autodiff::__private::Lanes<#m>>(#(#args),*);
+                let (_, #back) = #call;
                 let (#(#slots,)*) = #back(#sensitivity);
                 [#(#rows),*]
             },
         )
     } else {
         let vjp = format_ident!("{}_vjp", f.name);
+        let call = call_sibling(f, &vjp, None, &args);
         let rows = (0..outputs).map(|i| {
             let unit = (0..outputs).map(|j| if i == j { quote!(1.0) } else { quote!(0.0) });
             match f.ret {
@@ -346,15 +389,15 @@ fn jacobian(f: &Function) -> Generated {
         (
             format!("{m} reverse sweeps"),
             quote! {
-                let (_, #back) = #vjp(#(#args),*);
+                let (_, #back) = #call;
                 [#(#rows),*]
             },
         )
     };
     let doc = format!(
-        "The {m}×{n} Jacobian of [`{}`]: row i is the gradient of output i, from one forward \
+        "The {m}×{n} Jacobian of {}: row i is the gradient of output i, from one forward \
          sweep and {sweeps}.",
-        f.name
+        link(f)
     );
     Generated {
         head: quote! {
@@ -421,10 +464,16 @@ fn jvp(f: &Function) -> Generated {
         }
         RetShape::Array(_) => quote!((r.map(|d| d.re), r.map(|d| d.eps[0]))),
     };
+    let call = call_sibling(
+        f,
+        &generic,
+        Some(quote!(::<::autodiff::Dual<f64, 1>>)),
+        &args,
+    );
     let doc = format!(
-        "Forward mode of [`{}`]: its value and its directional derivative along the tangents \
+        "Forward mode of {}: its value and its directional derivative along the tangents \
          (each tangent follows its parameter), from one evaluation over dual numbers.",
-        f.name
+        link(f)
     );
     Generated {
         head: quote! {
@@ -435,7 +484,7 @@ fn jvp(f: &Function) -> Generated {
         },
         body: quote! {
             #(#seeds)*
-            let r = #generic::<::autodiff::Dual<f64, 1>>(#(#args),*);
+            let r = #call;
             #split
         },
     }
@@ -462,10 +511,16 @@ fn hessian(f: &Function) -> Generated {
         }
     });
     let args: Vec<_> = args.collect();
+    let call = call_sibling(
+        f,
+        &generic,
+        Some(quote!(::<::autodiff::Dual<::autodiff::Dual<f64, #n>, #n>>)),
+        &args,
+    );
     let doc = format!(
-        "The {n}×{n} Hessian of [`{}`] with respect to its differentiated parameters, from one \
+        "The {n}×{n} Hessian of {} with respect to its differentiated parameters, from one \
          evaluation over nested dual numbers.",
-        f.name
+        link(f)
     );
     Generated {
         head: quote! {
@@ -473,7 +528,7 @@ fn hessian(f: &Function) -> Generated {
             #vis fn #name(#(#decls),*) -> [[f64; #n]; #n]
         },
         body: quote! {
-            let r = #generic::<::autodiff::Dual<::autodiff::Dual<f64, #n>, #n>>(#(#args),*);
+            let r = #call;
             ::autodiff::__private::hessian_matrix(r)
         },
     }

@@ -41,7 +41,15 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
             Some(m) => (format!("the macro `{m}!`"), "inside a macro"),
             None => ("this call".to_string(), "by a call"),
         };
+        // `self.last.set(y)`: a method reads `self` as data, so a value kept there leaves
+        // without its derivative.
+        let into_self = call.mac.is_none() && call.refs.iter().any(|&r| vars[r].ident == "self");
         let message = match (vars[v].ty, &call.mac) {
+            _ if into_self => format!(
+                "this call may store `{name}` in `self`, which a `#[differentiate]` method reads \
+                 as data without a derivative: the stored value would lose its derivative. \
+                 Return the value and store it after the call"
+            ),
             (Ty::Float, Some(_)) => format!(
                 "{what} may change the float `{name}`, and a change made {inside} is not \
                  differentiated: write it out in the function as an assignment to `{name}`"

@@ -37,23 +37,24 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn expand(args: proc_macro2::TokenStream, mut item: syn::ItemFn) -> proc_macro2::TokenStream {
     let mut errors = errors::Errors::default();
-    let partials = if args.is_empty() {
-        None
+    let args = if args.is_empty() {
+        args::Args::default()
     } else {
         match syn::parse2::<args::Args>(args.clone()) {
-            Ok(a) => Some(a.partials),
+            Ok(a) => a,
             Err(_) => {
                 errors.at(
                     &args,
-                    "`#[differentiate]` takes no arguments, or `partials = path` naming a \
-                     function that returns the value and partial derivatives; mark data \
-                     parameters with `#[constant]`",
+                    "`#[differentiate]` takes no arguments, `method` (an associated function \
+                     without `self` inside an `impl`), or `partials = path` naming a function \
+                     that returns the value and partial derivatives; mark data parameters with \
+                     `#[constant]`",
                 );
-                None
+                args::Args::default()
             }
         }
     };
-    let model = lower::lower(&item, partials, &mut errors);
+    let model = lower::lower(&item, args, &mut errors);
     strip_param_attrs(&mut item);
     let Some(mut model) = model else {
         let errs = errors.to_compile_errors();

@@ -18,9 +18,17 @@ pub const CONSTANT_ATTR: &str = "constant";
 
 pub fn lower(
     item: &syn::ItemFn,
-    partials: Option<syn::Path>,
+    args: impl Into<crate::args::Args>,
     errors: &mut Errors,
 ) -> Option<Function> {
+    let crate::args::Args { partials, method } = args.into();
+    let receiver = matches!(item.sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
+    // `Self` resolves only inside an `impl` (or a trait): a function that names it is an
+    // associated function even without `#[differentiate(method)]`.
+    let in_impl = method.is_some()
+        || receiver
+        || mentions(item.sig.to_token_stream(), &["Self".to_string()])
+        || mentions(item.block.to_token_stream(), &["Self".to_string()]);
     let mut cx = Lowering {
         vars: Vec::new(),
         scopes: vec![Vec::new()],
@@ -40,13 +48,27 @@ pub fn lower(
 
     let mut params = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
-        let syn::FnArg::Typed(pt) = input else {
-            cx.errors.at(
-                &input,
-                "`#[differentiate]` works on free functions, not methods: move the body into a \
-                 function that takes the receiver's fields as parameters",
-            );
-            continue;
+        let pt = match input {
+            syn::FnArg::Typed(pt) => pt,
+            syn::FnArg::Receiver(r) => {
+                // `&self` is data without a derivative, like a `#[constant]` parameter; the
+                // siblings take it as `self: &Self`. Other receivers are reported, then read
+                // as `&self` so that the body gives no further errors.
+                cx.check_receiver(r);
+                let ty: syn::Type = syn::parse_quote_spanned!(r.self_token.span=> &Self);
+                let var = cx.declare(
+                    &Ident::from(r.self_token),
+                    Ty::Other,
+                    Some(ty.clone()),
+                    false,
+                    VarKind::Param {
+                        index,
+                        differentiated: false,
+                    },
+                );
+                params.push(Param { var, ty });
+                continue;
+            }
         };
         let constant = pt.attrs.iter().any(|a| a.path().is_ident(CONSTANT_ATTR));
         let written = erase_lifetimes(&pt.ty);
@@ -136,6 +158,17 @@ pub fn lower(
     }
 
     let body = match &partials {
+        // A rule is applied through a struct that holds the other arguments, and an `impl`
+        // block cannot declare a struct.
+        Some(rule) if in_impl => {
+            cx.errors.at(
+                rule,
+                "`partials = ...` is not supported on a method or an associated function: \
+                 give the rule to a free function (`#[differentiate(partials = rule)] fn f(..)`) \
+                 and call it from here",
+            );
+            Vec::new()
+        }
         // The body is kept as written and not differentiated: the rule gives the derivatives.
         Some(rule) => {
             cx.check_partials_signature(rule, sig, ret);
@@ -153,6 +186,8 @@ pub fn lower(
         body,
         partials,
         effect_calls: cx.effect_calls,
+        in_impl,
+        receiver,
     })
 }
 
@@ -505,6 +540,53 @@ impl Lowering<'_> {
                     ),
                 );
             }
+        }
+    }
+
+    /// Reports a receiver other than `&self`, at its span, with what to write instead.
+    fn check_receiver(&mut self, r: &syn::Receiver) {
+        for attr in &r.attrs {
+            self.errors.at(
+                attr,
+                "attributes are not understood on the receiver of a `#[differentiate]` method: \
+                 `self` is always data without a derivative",
+            );
+        }
+        let is_self = |t: &syn::Type| matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"));
+        let written = show(r);
+        let message = match &*r.ty {
+            syn::Type::Reference(t) if is_self(&t.elem) && t.mutability.is_some() => format!(
+                "`{written}` is not supported by `#[differentiate]`: the derivatives would not \
+                 follow a change to a field of `self`. Take `&self` (read as data without a \
+                 derivative), return the new values and assign them to the fields after the call"
+            ),
+            syn::Type::Reference(t) if is_self(&t.elem) && t.lifetime.is_some() => format!(
+                "a receiver with a named lifetime (`{written}`) is not supported by \
+                 `#[differentiate]`: write `&self`"
+            ),
+            syn::Type::Reference(t) if is_self(&t.elem) => return,
+            t if is_self(t) => format!(
+                "`{written}` (the receiver by value) is not supported by `#[differentiate]`: \
+                 take `&self`; the derivative methods borrow the receiver and read it as data \
+                 without a derivative"
+            ),
+            t => format!(
+                "a receiver of type `{}` is not supported by `#[differentiate]`: take `&self`, \
+                 which a `{}` reaches by auto-deref at the call",
+                show(t),
+                show(t)
+            ),
+        };
+        self.errors.at(r, message);
+    }
+
+    /// The receiver `self`, if `e` names it.
+    fn self_receiver(&self, e: &syn::Expr) -> Option<VarId> {
+        match strip_parens(e) {
+            syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self") => {
+                self.resolve("self")
+            }
+            _ => None,
         }
     }
 
@@ -1733,6 +1815,10 @@ impl Lowering<'_> {
             _ => None,
         };
         let Some(var) = var else {
+            if self.in_self(base) {
+                self.errors.at(&left, self_write(left));
+                return;
+            }
             let reported = matches!(strip_parens(base), syn::Expr::Path(p)
                 if p.path.get_ident().is_some_and(|id| self.rejected.contains(&id.to_string())));
             if reported {
@@ -1789,6 +1875,10 @@ impl Lowering<'_> {
                     }
                 }
             }
+            other if self.in_self(other) => {
+                self.errors.at(&other, self_write(other));
+                None
+            }
             other => {
                 self.errors.at(
                     &other,
@@ -1800,6 +1890,15 @@ impl Lowering<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// Whether `e` is a place inside the receiver: `self.x`, `self.v[i]`, `self.a.b`.
+    fn in_self(&self, e: &syn::Expr) -> bool {
+        match strip_parens(e) {
+            syn::Expr::Field(f) => self.self_receiver(&f.base).is_some() || self.in_self(&f.base),
+            syn::Expr::Index(i) => self.in_self(&i.expr),
+            _ => false,
         }
     }
 
@@ -1957,6 +2056,23 @@ impl Lowering<'_> {
 
     fn lower_method(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> ExprKind {
         let name = m.method.to_string();
+        if let (Some(receiver), None) = (self.self_receiver(&m.receiver), &m.turbofish) {
+            // `self.energy(a, b)`: a method of the same type, modelled as the call
+            // `Self::energy(self, a, b)`, so that a derivative flows through its siblings like
+            // through those of any other callee (they are printed as `self.energy_generic(..)`).
+            let span = m.receiver.span();
+            let mut args = vec![Expr {
+                kind: ExprKind::Var(receiver),
+                span,
+                end: span,
+            }];
+            args.extend(m.args.iter().map(|a| self.lower_expr(a, out)));
+            let method = &m.method;
+            return ExprKind::Call {
+                path: syn::parse_quote_spanned!(method.span()=> Self::#method),
+                args,
+            };
+        }
         if let Some(rule) = rules::lookup(&name) {
             let expected = rule.float_args - 1 + usize::from(rule.int_arg);
             if m.args.len() != expected {
@@ -2787,6 +2903,16 @@ fn compound_op(op: &syn::BinOp) -> Option<BinOp> {
         B::ShrAssign(_) => BinOp::Shr,
         _ => return None,
     })
+}
+
+/// The error for an assignment to a place inside `self`.
+fn self_write(place: &syn::Expr) -> String {
+    format!(
+        "cannot assign to `{}`: a `#[differentiate]` method reads `self` as data without a \
+         derivative, and the derivatives would not follow a change to it. Return the new value \
+         and assign it after the call",
+        show(place)
+    )
 }
 
 /// What an unsupported expression is called, and what to write instead.

@@ -101,6 +101,13 @@ pub struct Function {
     /// be floats (`v.push(1)`) and user macros, with the variables they mention. Inference
     /// rejects those that mention a float or a float array: they may change it unseen.
     pub effect_calls: Vec<EffectCall>,
+    /// Declared inside an `impl` block (a receiver, a mention of `Self`, or
+    /// `#[differentiate(method)]`): the siblings are associated functions beside it and call
+    /// each other as `Self::name`, or `self.name` with a receiver.
+    pub in_impl: bool,
+    /// The first parameter is the receiver `&self`: data without a derivative, like a
+    /// `#[constant]` parameter, declared `self: &Self` in the siblings.
+    pub receiver: bool,
 }
 
 impl Function {

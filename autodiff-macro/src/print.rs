@@ -165,6 +165,7 @@ impl Printer<'_> {
                 quote!(#recv.#method(#(#rest,)* #(#int)*))
             }
             ExprKind::Call { path, args } => {
+                let method = is_method_call(path, args, self.vars);
                 if self.call_is_generic(args) {
                     let callee = sibling_path(path, "", "_generic");
                     let args = args.iter().map(|a| {
@@ -183,7 +184,7 @@ impl Printer<'_> {
                             _ => printed,
                         }
                     });
-                    quote_spanned!(span=> #callee(#(#args),*))
+                    call_tokens(&callee, args.collect(), method, span)
                 } else if self.generic() {
                     // No derivative flows through this call: evaluate the original function
                     // on the values (`Real::primal` of float arguments, which are `S` here).
@@ -195,7 +196,7 @@ impl Printer<'_> {
                             self.expr(a, false)
                         }
                     });
-                    let call = quote_spanned!(span=> #path(#(#args),*));
+                    let call = call_tokens(path, args.collect(), method, span);
                     if lift {
                         self.lift(call, span)
                     } else {
@@ -203,7 +204,7 @@ impl Printer<'_> {
                     }
                 } else {
                     let args = args.iter().map(|a| self.expr(a, false));
-                    let call = quote_spanned!(span=> #path(#(#args),*));
+                    let call = call_tokens(path, args.collect(), method, span);
                     if lift {
                         self.lift(call, span)
                     } else {
@@ -254,6 +255,31 @@ impl Printer<'_> {
                 }
             }
         }
+    }
+}
+
+/// Whether a call of `Self::name` passes the receiver `self` first: a method call
+/// `self.name(..)` (see `Lowering::lower_method`).
+pub fn is_method_call(path: &syn::Path, args: &[Expr], vars: &[Var]) -> bool {
+    path.segments.len() == 2
+        && path.segments[0].ident == "Self"
+        && matches!(args.first(), Some(Expr { kind: ExprKind::Var(v), .. }) if vars[*v].ident == "self")
+}
+
+/// `callee(args)`, or `self.name(rest)` for a method call whose first argument is `self`.
+pub fn call_tokens(
+    callee: &syn::Path,
+    args: Vec<TokenStream>,
+    method: bool,
+    span: proc_macro2::Span,
+) -> TokenStream {
+    match (method, callee.segments.last()) {
+        (true, Some(last)) => {
+            let receiver = &args[0];
+            let rest = &args[1..];
+            quote_spanned!(span=> #receiver.#last(#(#rest),*))
+        }
+        _ => quote_spanned!(span=> #callee(#(#args),*)),
     }
 }
 

@@ -2046,7 +2046,8 @@ impl Rev<'_> {
                 None => self.p.expr(a, false),
             })
             .collect();
-        let value = quote_spanned!(span=> #callee(#(#arg_tokens),*));
+        let method = crate::print::is_method_call(path, args, vars);
+        let value = crate::print::call_tokens(&callee, arg_tokens, method, span);
         // Array arguments get buffers; the backpropagator returns one value per other argument.
         let buffers: Vec<Option<TokenStream>> = args.iter().map(|a| self.buffer_arg(a)).collect();
         let mut acc = Vec::new();
