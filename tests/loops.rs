@@ -1071,3 +1071,53 @@ fn functions_with_lifetime_parameters() {
     let want: Vec<f64> = w.iter().zip(&x).map(|(w, x)| 2.0 * w * x).collect();
     assert_all_close(&g, &want, 1e-15);
 }
+
+/// Closure calls in a range's bounds and in `step_by` are computed before the loop; a closure
+/// with a labelled loop is inlined inside a loop with the same label.
+#[differentiate]
+fn closures_in_loop_heads(w: &[f64], n: usize) -> f64 {
+    let count = |m: usize| m * 2 + 1;
+    let stride = |m: usize| m + 1;
+    let first_negative = |v: &[f64]| {
+        let mut r = 0.0;
+        'outer: for i in 0..v.len() {
+            for j in 1..3 {
+                if v[i] < 0.0 {
+                    r = v[i] * j as f64;
+                    break 'outer;
+                }
+            }
+        }
+        r
+    };
+    let mut s = 0.0;
+    for i in 0..count(n) {
+        s += w[0] * i as f64;
+    }
+    for i in (0..10).step_by(stride(n)) {
+        s += w[1] * w[1] * i as f64;
+    }
+    'outer: for k in 0..3 {
+        s += first_negative(w) * k as f64;
+        if s > 1e6 {
+            break 'outer;
+        }
+    }
+    s + (0..count(n)).fold(0.0, |a, i| a + w[2] * i as f64)
+}
+
+#[test]
+fn closures_in_loop_heads_and_labels() {
+    let w = [0.5, -1.5, 2.0];
+    let plain = |w: &[f64]| {
+        let first_negative = w.iter().copied().find(|v| *v < 0.0).unwrap_or(0.0);
+        21.0 * w[0] + w[1] * w[1] * (0.0 + 4.0 + 8.0) + first_negative * 3.0 + 21.0 * w[2]
+    };
+    assert_close(closures_in_loop_heads(&w, 3), plain(&w), 1e-14);
+    check_slice_function(
+        &w,
+        plain,
+        |w, g| closures_in_loop_heads_grad(w, g, 3),
+        |w, dw| closures_in_loop_heads_jvp(w, dw, 3).1,
+    );
+}

@@ -1074,3 +1074,55 @@ fn double_negations_compile_without_warnings() {
     let (v, g) = double_negation_jvp(1.5, 1.0, -2.0, 0.0);
     assert_eq!((v, g), (0.0, 0.0));
 }
+
+/// A closure that changes a captured accumulator (`FnMut`), called as a statement, in a branch,
+/// with its result discarded or used; and a `move` closure whose parameter has the name of a
+/// mutable variable outside (it captures nothing).
+#[differentiate]
+fn accumulating_closures(x: f64, y: f64) -> f64 {
+    let mut total = 0.0;
+    let mut add = |v: f64| {
+        total += v * v;
+    };
+    add(x);
+    add(y);
+    if x > 0.0 {
+        add(x)
+    }
+    let _ = add(y);
+    let mut add_once = |v: f64| total += v;
+    add_once(x * y);
+    let mut add_and_read = |v: f64| {
+        total += v;
+        total
+    };
+    add_and_read(x);
+    let seen = add_and_read(1.0);
+    let mut t = x;
+    t += y;
+    let double = move |t: f64| t * 2.0;
+    total + seen + double(x) + t
+}
+
+fn accumulating_plain(x: f64, y: f64) -> f64 {
+    let mut total = x * x + y * y;
+    if x > 0.0 {
+        total += x * x;
+    }
+    total += y * y + x * y + x + 1.0;
+    total + total + 2.0 * x + x + y
+}
+
+#[test]
+fn closures_that_change_what_they_capture() {
+    for (x, y) in [(0.7, 0.4), (-1.1, 2.5)] {
+        let (v, g) = accumulating_closures_grad(x, y);
+        assert_close(v, accumulating_plain(x, y), 1e-14);
+        assert_close(v, accumulating_closures(x, y), 1e-15);
+        let num = numeric_gradient(|p| accumulating_plain(p[0], p[1]), [x, y]);
+        assert_all_close(&g, &num, NUMERIC);
+        let (_, dx) = accumulating_closures_jvp(x, 1.0, y, 0.0);
+        let (_, dy) = accumulating_closures_jvp(x, 0.0, y, 1.0);
+        assert_all_close(&[dx, dy], &g, MODES);
+    }
+}

@@ -325,7 +325,20 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
     for s in b {
         match s {
             Stmt::Let { init: Some(e), .. } | Stmt::Assign { value: e, .. } => {
-                check_expr(e, vars, errors)
+                check_expr(e, vars, errors);
+                let whole_array = matches!(e.kind, ExprKind::Var(v)
+                    if matches!(vars[v].ty, Ty::FloatArray(_)) && vars[v].active);
+                if whole_array {
+                    // Copies written by the user are lowered element by element before this;
+                    // what is left is an array as a value, which the reverse sweep cannot follow.
+                    errors.range(
+                        e.span,
+                        e.end,
+                        "an array that carries a derivative cannot be the value of a block, an \
+                         `if` or a closure, nor a closure's `mut` parameter: declare it before \
+                         (`let mut b = [0.0; N];` or `vec![0.0; n]`) and assign its elements",
+                    );
+                }
             }
             Stmt::Let { init: None, .. } | Stmt::Passive(_) => {}
             Stmt::If { cond, then, els } => {

@@ -816,6 +816,16 @@ impl Lowering<'_> {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (pi.ident.clone(), pi.mutability.is_some())
             }
+            Pat::Wild(_)
+                if local.init.as_ref().is_some_and(|i| {
+                    matches!(strip_parens(&i.expr), syn::Expr::Call(c) if self.closure_called(c).is_some())
+                }) =>
+            {
+                // `let _ = add(x);` of a local closure: the call as a statement.
+                let init = local.init.as_ref().expect("checked");
+                self.lower_expr_stmt(strip_parens(&init.expr), out);
+                return;
+            }
             Pat::Wild(w) => {
                 // `let _ = expr;` evaluates `expr` and drops it: no derivative goes anywhere, but
                 // the value is computed like any other (a float in `_generic` is an `S`), so it
@@ -1031,6 +1041,15 @@ impl Lowering<'_> {
             // the variables when it is called, so they must not change in between.
             let mut names = Vec::new();
             idents_in(c.body.to_token_stream(), &mut names);
+            // Names the closure binds itself are not captures.
+            let mut own = Vec::new();
+            for p in &c.inputs {
+                pattern_idents(p, &mut own);
+            }
+            let mut lets = LetNames::default();
+            lets.visit_expr(&c.body);
+            own.extend(lets.names);
+            names.retain(|n| !own.iter().any(|(id, _)| id == n));
             for name in names {
                 if let Some(v) = self.resolve(&name) {
                     if self.vars[v].mutable {
@@ -1049,8 +1068,15 @@ impl Lowering<'_> {
             }
         }
         let index = self.closures.len();
+        // Its loop labels get a suffix: inlined inside a loop with the same label, the label
+        // would shadow it (a warning rustc gives even where warnings are allowed).
+        let mut closure = c.clone();
+        LabelRenamer {
+            suffix: format!("_{}", pi.ident),
+        }
+        .visit_expr_mut(&mut closure.body);
         self.closures.push(LocalClosure {
-            closure: c.clone(),
+            closure,
             scopes: self.scopes.clone(),
             failed: !ok,
         });
@@ -1063,7 +1089,13 @@ impl Lowering<'_> {
     /// A call of a local closure: the arguments are evaluated where the call is, then the body
     /// is lowered with the names in scope where the closure was written, its parameters bound
     /// to the arguments (a parameter given a variable of the function reads that variable).
-    fn inline_closure(&mut self, index: usize, call: &syn::ExprCall, out: &mut Block) -> ExprKind {
+    fn inline_closure(
+        &mut self,
+        index: usize,
+        call: &syn::ExprCall,
+        discard: bool,
+        out: &mut Block,
+    ) -> ExprKind {
         let closure = self.closures[index].closure.clone();
         if self.closures[index].failed {
             return ExprKind::Lit(syn::parse_quote!(0.0));
@@ -1088,6 +1120,19 @@ impl Lowering<'_> {
         }
         let mut params = Vec::new();
         for (pat, arg) in closure.inputs.iter().zip(&call.args) {
+            if let syn::Expr::Reference(r) = strip_parens(arg) {
+                if let syn::Expr::Index(i) = strip_parens(&r.expr) {
+                    if matches!(strip_parens(&i.index), syn::Expr::Range(_)) {
+                        self.errors.at(
+                            &arg,
+                            "a local closure takes whole arrays, not ranges of them: pass the \
+                             array and the bounds, or make it a `#[differentiate]` function, \
+                             which takes `&w[a..b]`",
+                        );
+                        return ExprKind::Lit(syn::parse_quote!(0.0));
+                    }
+                }
+            }
             let local = self.local_of(arg);
             let value = self.lower_expr(arg, out);
             params.push((pat, local, value));
@@ -1106,10 +1151,35 @@ impl Lowering<'_> {
             };
             self.bind_closure_param(pat, value, out);
         }
-        let value = self.lower_expr(&closure.body, out);
+        let kind = if discard {
+            // A call as a statement (`add(x);`): the body is a statement, its value unused.
+            self.lower_tail(&closure.body, Sink::Discard, out);
+            ExprKind::Lit(syn::parse_quote!(0.0))
+        } else {
+            self.lower_expr(&closure.body, out).kind
+        };
         self.inlining -= 1;
         self.scopes = saved;
-        value.kind
+        kind
+    }
+
+    /// `e` with each call of a local closure replaced by a temporary holding its value,
+    /// computed into `out` first.
+    fn hoist_closure_calls(&mut self, e: &syn::Expr, out: &mut Block) -> syn::Expr {
+        let mut e = e.clone();
+        CallHoister { cx: self, out }.visit_expr_mut(&mut e);
+        e
+    }
+
+    /// The local closure that the call `f(..)` or `(f)(..)` calls, if it is one.
+    fn closure_called(&self, c: &syn::ExprCall) -> Option<usize> {
+        match strip_parens(&c.func) {
+            syn::Expr::Path(p) if p.qself.is_none() => p
+                .path
+                .get_ident()
+                .and_then(|id| self.resolve_closure(&id.to_string())),
+            _ => None,
+        }
     }
 
     /// `let b = a;` (or `a.clone()`, `a.to_vec()`) for a one-dimensional float array `a` of the
@@ -1517,6 +1587,10 @@ impl Lowering<'_> {
             }),
             syn::Expr::Paren(p) => self.lower_expr_stmt(&p.expr, out),
             syn::Expr::Macro(m) => self.lower_macro_stmt(&m.mac, out),
+            syn::Expr::Call(c) if self.closure_called(c).is_some() => {
+                let closure = self.closure_called(c).expect("checked");
+                self.inline_closure(closure, c, true, out);
+            }
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) => {
                 let e = self.lower_expr(expr, out);
                 let mut refs = Vec::new();
@@ -1665,7 +1739,21 @@ impl Lowering<'_> {
                         span: other.span(),
                     });
                 }
-                Sink::Discard => self.lower_expr_stmt(other, out),
+                Sink::Discard => match other {
+                    // A value nobody uses (`{ count += v; count }` as a statement).
+                    syn::Expr::Path(_)
+                    | syn::Expr::Lit(_)
+                    | syn::Expr::Unary(_)
+                    | syn::Expr::Index(_)
+                    | syn::Expr::Field(_)
+                    | syn::Expr::Cast(_) => {
+                        let _ = self.lower_expr(other, out);
+                    }
+                    syn::Expr::Binary(b) if compound_op(&b.op).is_none() => {
+                        let _ = self.lower_expr(other, out);
+                    }
+                    _ => self.lower_expr_stmt(other, out),
+                },
             },
         }
     }
@@ -2147,11 +2235,14 @@ impl Lowering<'_> {
     }
 
     fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Block) -> ExprKind {
+        if let Some(closure) = self.closure_called(c) {
+            return self.inline_closure(closure, c, false, out);
+        }
         let syn::Expr::Path(p) = &*c.func else {
             self.errors.at(
                 &c.func,
-                "only calls of named functions are supported in a `#[differentiate]` function \
-                 (no closures or function values)",
+                "only calls of named functions and of local closures are supported in a \
+                 `#[differentiate]` function (no function values)",
             );
             return ExprKind::Lit(syn::parse_quote!(0.0));
         };
@@ -2204,13 +2295,6 @@ impl Lowering<'_> {
                 );
                 return ExprKind::Lit(syn::parse_quote!(0.0));
             }
-        }
-        if let Some(closure) = p
-            .path
-            .get_ident()
-            .and_then(|id| self.resolve_closure(&id.to_string()))
-        {
-            return self.inline_closure(closure, c, out);
         }
         if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
             return self.opaque(&syn::Expr::Call(c.clone()));
@@ -2457,7 +2541,9 @@ impl Lowering<'_> {
 
     /// What a `for` loop or a reduction walks: an integer range, or the elements of arrays.
     fn iteration_source(&mut self, e: &syn::Expr, out: &mut Block) -> Option<Source> {
-        let e = strip_parens(e);
+        // `0..count(n)` with a local closure `count`: its value is computed before the loop.
+        let hoisted = self.hoist_closure_calls(e, out);
+        let e = strip_parens(&hoisted);
         // Arrays: `xs`, `&xs`, `xs.iter()`, then `.zip(ys)` and `.enumerate()`.
         let mut methods = Vec::new();
         let mut cur = e;
@@ -2760,6 +2846,89 @@ impl<'ast> syn::visit::Visit<'ast> for ClosureExits {
         syn::visit::visit_expr_try(self, t);
     }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
+/// Renames the loop labels of a closure's body (`'outer` → `'outer_f`).
+struct LabelRenamer {
+    suffix: String,
+}
+
+impl LabelRenamer {
+    fn rename(&self, l: &mut syn::Lifetime) {
+        l.ident = Ident::new(&format!("{}{}", l.ident, self.suffix), l.ident.span());
+    }
+}
+
+impl VisitMut for LabelRenamer {
+    fn visit_label_mut(&mut self, l: &mut syn::Label) {
+        self.rename(&mut l.name);
+    }
+    fn visit_expr_break_mut(&mut self, b: &mut syn::ExprBreak) {
+        if let Some(l) = &mut b.label {
+            self.rename(l);
+        }
+        syn::visit_mut::visit_expr_break_mut(self, b);
+    }
+    fn visit_expr_continue_mut(&mut self, c: &mut syn::ExprContinue) {
+        if let Some(l) = &mut c.label {
+            self.rename(l);
+        }
+    }
+}
+
+/// Replaces the calls of local closures in an expression by temporaries that hold their
+/// values, computed before (see [`Lowering::hoist_closure_calls`]).
+struct CallHoister<'a, 'e> {
+    cx: &'a mut Lowering<'e>,
+    out: &'a mut Block,
+}
+
+impl VisitMut for CallHoister<'_, '_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if let syn::Expr::Call(c) = e {
+            if self.cx.closure_called(c).is_some() {
+                let span = c.span();
+                let value = self.cx.lower_expr(e, self.out);
+                let id = self.cx.vars.len();
+                let name = Ident::new(&format!("__closure_value{id}"), Span::mixed_site());
+                let var = self
+                    .cx
+                    .new_var(&name, Ty::Unknown, None, false, VarKind::Temp);
+                self.out.push(Stmt::Let {
+                    var,
+                    init: Some(value),
+                });
+                self.cx.bind(var);
+                *e = syn::Expr::Path(syn::ExprPath {
+                    attrs: Vec::new(),
+                    qself: None,
+                    path: Ident::new(&format!("__closure_value{id}"), span).into(),
+                });
+                return;
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+}
+
+/// The names that `let`s in an expression bind (closures nested in it included).
+#[derive(Default)]
+struct LetNames {
+    names: Vec<(Ident, bool)>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for LetNames {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        pattern_idents(&l.pat, &mut self.names);
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        for p in &c.inputs {
+            pattern_idents(p, &mut self.names);
+        }
+        syn::visit::visit_expr_closure(self, c);
+    }
 }
 
 /// Every identifier in `tokens`, except those right after `.` (fields and methods).
