@@ -1078,6 +1078,7 @@ fn double_negations_compile_without_warnings() {
 /// A closure that changes a captured accumulator (`FnMut`), called as a statement, in a branch,
 /// with its result discarded or used; and a `move` closure whose parameter has the name of a
 /// mutable variable outside (it captures nothing).
+#[allow(clippy::let_unit_value)]
 #[differentiate]
 fn accumulating_closures(x: f64, y: f64) -> f64 {
     let mut total = 0.0;
