@@ -1121,3 +1121,74 @@ fn closures_in_loop_heads_and_labels() {
         |w, dw| closures_in_loop_heads_jvp(w, dw, 3).1,
     );
 }
+
+// ------------------------------------------------------------------ const parameters
+
+/// Functions over arrays of any length `N`: every sibling declares `N` too.
+#[differentiate]
+fn norm_n<const N: usize>(x: [f64; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        s += x[i] * x[i];
+    }
+    s.sqrt()
+}
+
+#[differentiate]
+fn scaled_sines<const N: usize>(a: f64, #[constant] x: [f64; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        s += (a * x[i]).sin();
+    }
+    s
+}
+
+#[differentiate]
+fn norm_and_shift<const N: usize>(w: [f64; N], b: f64) -> (f64, f64) {
+    let n = norm_n(w);
+    (n * b, n + b)
+}
+
+#[differentiate]
+fn weighted_rows<const R: usize, const C: usize>(m: &[[f64; C]], v: [f64; R]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..R {
+        for j in 0..C {
+            s += m[i][j] * v[i] * v[i];
+        }
+    }
+    s
+}
+
+#[test]
+fn const_parameters() {
+    let x = [3.0, 4.0, 12.0];
+    let mut g = [0.0; 3];
+    assert_close(norm_n_grad(x, &mut g), 13.0, 1e-15);
+    assert_all_close(&g, &[3.0 / 13.0, 4.0 / 13.0, 12.0 / 13.0], 1e-15);
+    assert_close(norm_n_jvp(x, &[0.0, 1.0, 0.0]).1, g[1], MODES);
+
+    let data = [1.0, 2.0];
+    let (_, [da]) = scaled_sines_grad(0.5, data);
+    let want = (0.5f64).cos() + 2.0 * (1.0f64).cos();
+    assert_close(da, want, 1e-14);
+    let h = scaled_sines_hessian(0.5, data)[0][0];
+    assert_close(h, -(0.5f64).sin() - 4.0 * (1.0f64).sin(), 1e-14);
+
+    let (_, back) = norm_and_shift_vjp([3.0, 4.0], 2.0);
+    let mut gw = [0.0; 2];
+    let [db] = back((1.0, 0.0), &mut gw);
+    assert_close(db, 5.0, 1e-15);
+    assert_all_close(&gw, &[1.2, 1.6], 1e-15);
+
+    let m = [[1.0, 2.0], [3.0, 4.0], [5.0, -6.0]];
+    let v = [1.0, 2.0, 3.0];
+    let (mut gm, mut gv) = ([[0.0; 2]; 3], [0.0; 3]);
+    let value = weighted_rows_grad(&m, &mut gm, v, &mut gv);
+    assert_close(value, weighted_rows(&m, v), 1e-15);
+    for i in 0..3 {
+        let row: f64 = m[i].iter().sum();
+        assert_close(gv[i], 2.0 * row * v[i], 1e-15);
+        assert_all_close(&gm[i], &[v[i] * v[i]; 2], 1e-15);
+    }
+}

@@ -108,9 +108,12 @@ fn is_fixed_array(ty: &syn::Type) -> bool {
 fn call_sibling(
     f: &Function,
     name: &Ident,
-    turbofish: Option<TokenStream>,
+    scalar: Option<TokenStream>,
     args: &[TokenStream],
 ) -> TokenStream {
+    // The scalar or adjoint type, then the const parameters, which the sibling declares too.
+    let consts = f.const_args();
+    let turbofish = scalar.map(|t| quote!(::<#t #(, #consts)*>));
     if f.receiver {
         let rest = &args[1..];
         quote!(self.#name #turbofish(#(#rest),*))
@@ -166,7 +169,8 @@ fn lifetimes(f: &Function) -> (Option<TokenStream>, Option<TokenStream>) {
         .params
         .iter()
         .any(|p| crate::reverse::has_reference(&p.ty));
-    (refs.then(|| quote!(<'ad>)), refs.then(|| quote!(+ 'ad)))
+    let lifetime = if refs { vec![quote!('ad)] } else { Vec::new() };
+    (Some(f.generics(&lifetime)), refs.then(|| quote!(+ 'ad)))
 }
 
 fn decls_with_lifetimes(f: &Function) -> Vec<TokenStream> {
@@ -187,7 +191,7 @@ fn vjp(f: &Function) -> Generated {
     let n = lit(scalar_slots(f));
     let name = format_ident!("{}_vjp", f.name);
     let pullback = format_ident!("__{}_pullback", f.name);
-    let turbofish = crate::reverse::lanes_pullback(f).then(|| quote!(::<f64>));
+    let turbofish = crate::reverse::lanes_pullback(f).then(|| quote!(f64));
     let vis = &f.vis;
     let ret = ret_type(f.ret, quote!(f64));
     let adj = adj_ty(f.ret);
@@ -311,12 +315,13 @@ fn grad(f: &Function) -> Generated {
             link(f)
         )
     };
+    let generics = f.generics(&[]);
     Generated {
         head: quote! {
             #[doc = #doc]
             #[inline]
             #[track_caller]
-            #vis fn #name(#(#decls),*) -> #ret
+            #vis fn #name #generics(#(#decls),*) -> #ret
         },
         body: quote! {
             #(#zeroing)*
@@ -365,7 +370,7 @@ fn jacobian(f: &Function) -> Generated {
         let call = call_sibling(
             f,
             &pullback,
-            Some(quote!(::<::autodiff::__private::Lanes<#m>>)),
+            Some(quote!(::autodiff::__private::Lanes<#m>)),
             &args,
         );
         (
@@ -399,10 +404,11 @@ fn jacobian(f: &Function) -> Generated {
          sweep and {sweeps}.",
         link(f)
     );
+    let generics = f.generics(&[]);
     Generated {
         head: quote! {
             #[doc = #doc]
-            #vis fn #name(#(#decls),*) -> [[f64; #n]; #m]
+            #vis fn #name #generics(#(#decls),*) -> [[f64; #n]; #m]
         },
         body,
     }
@@ -464,23 +470,19 @@ fn jvp(f: &Function) -> Generated {
         }
         RetShape::Array(_) => quote!((r.map(|d| d.re), r.map(|d| d.eps[0]))),
     };
-    let call = call_sibling(
-        f,
-        &generic,
-        Some(quote!(::<::autodiff::Dual<f64, 1>>)),
-        &args,
-    );
+    let call = call_sibling(f, &generic, Some(quote!(::autodiff::Dual<f64, 1>)), &args);
     let doc = format!(
         "Forward mode of {}: its value and its directional derivative along the tangents \
          (each tangent follows its parameter), from one evaluation over dual numbers.",
         link(f)
     );
+    let generics = f.generics(&[]);
     Generated {
         head: quote! {
             #[doc = #doc]
             #[inline]
             #[track_caller]
-            #vis fn #name(#(#decls),*) -> (#ret, #ret)
+            #vis fn #name #generics(#(#decls),*) -> (#ret, #ret)
         },
         body: quote! {
             #(#seeds)*
@@ -514,7 +516,7 @@ fn hessian(f: &Function) -> Generated {
     let call = call_sibling(
         f,
         &generic,
-        Some(quote!(::<::autodiff::Dual<::autodiff::Dual<f64, #n>, #n>>)),
+        Some(quote!(::autodiff::Dual<::autodiff::Dual<f64, #n>, #n>)),
         &args,
     );
     let doc = format!(
@@ -522,10 +524,11 @@ fn hessian(f: &Function) -> Generated {
          evaluation over nested dual numbers.",
         link(f)
     );
+    let generics = f.generics(&[]);
     Generated {
         head: quote! {
             #[doc = #doc]
-            #vis fn #name(#(#decls),*) -> [[f64; #n]; #n]
+            #vis fn #name #generics(#(#decls),*) -> [[f64; #n]; #n]
         },
         body: quote! {
             let r = #call;

@@ -32,6 +32,7 @@ pub fn generic_fn(f: &Function) -> crate::api::Generated {
         }
     });
     let ret = ret_type(f.ret, quote!(S));
+    let generics = f.generics(&[quote!(S: ::autodiff::Real)]);
     let body = match &f.partials {
         Some(_) => vec![crate::custom::generic_body(f)],
         None => block(&p, &f.body, true),
@@ -45,7 +46,7 @@ pub fn generic_fn(f: &Function) -> crate::api::Generated {
         head: quote! {
             #[doc = #doc]
             #[allow(unused_mut, unused_parens, unused_variables, clippy::all, clippy::pedantic)]
-            #vis fn #name<S: ::autodiff::Real>(#(#params),*) -> #ret
+            #vis fn #name #generics(#(#params),*) -> #ret
         },
         body: quote!(#(#body)*),
     }

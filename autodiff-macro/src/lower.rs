@@ -157,6 +157,25 @@ pub fn lower(
         });
     }
 
+    let const_generics: Vec<syn::ConstParam> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            syn::GenericParam::Const(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    if let (Some(rule), Some(c)) = (&partials, const_generics.first()) {
+        cx.errors.at(
+            rule,
+            format!(
+                "`partials = ...` is not supported on a function with a const parameter \
+                 (`{}`): give the rule to a function over fixed sizes",
+                c.ident
+            ),
+        );
+    }
     let body = match &partials {
         // A rule is applied through a struct that holds the other arguments, and an `impl`
         // block cannot declare a struct.
@@ -188,6 +207,7 @@ pub fn lower(
         effect_calls: cx.effect_calls,
         in_impl,
         receiver,
+        const_generics,
     })
 }
 
@@ -205,17 +225,20 @@ fn check_signature(sig: &syn::Signature, errors: &mut Errors) {
         errors.at(&abi, "`extern` functions cannot be differentiated");
     }
     // Lifetime parameters say nothing the derivatives need: the siblings take the same
-    // references with elided lifetimes (see `erase_lifetimes`).
-    let only_lifetimes = sig
-        .generics
-        .params
-        .iter()
-        .all(|p| matches!(p, syn::GenericParam::Lifetime(_)));
-    if !only_lifetimes || sig.generics.where_clause.is_some() {
+    // references with elided lifetimes (see `erase_lifetimes`). Const parameters
+    // (`const N: usize`) are declared by every sibling too.
+    let supported = sig.generics.params.iter().all(|p| {
+        matches!(
+            p,
+            syn::GenericParam::Lifetime(_) | syn::GenericParam::Const(_)
+        )
+    });
+    if !supported || sig.generics.where_clause.is_some() {
         errors.at(
             &sig.generics,
-            "generic functions cannot be `#[differentiate]`d: write the function over `f64`; the \
-             macro generates the generic version `<name>_generic` itself",
+            "type parameters cannot be `#[differentiate]`d (lifetimes and `const N: usize` \
+             can): write the function over `f64`; the macro generates the generic version \
+             `<name>_generic` itself",
         );
     }
     if let Some(v) = &sig.variadic {

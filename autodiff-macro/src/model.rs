@@ -108,9 +108,40 @@ pub struct Function {
     /// The first parameter is the receiver `&self`: data without a derivative, like a
     /// `#[constant]` parameter, declared `self: &Self` in the siblings.
     pub receiver: bool,
+    /// The function's const parameters (`const N: usize`), which every sibling declares too.
+    pub const_generics: Vec<syn::ConstParam>,
 }
 
 impl Function {
+    /// The const parameters' declarations, for a sibling's generics list.
+    pub fn const_decls(&self) -> Vec<proc_macro2::TokenStream> {
+        self.const_generics
+            .iter()
+            .map(|c| {
+                let (id, ty) = (&c.ident, &c.ty);
+                quote::quote!(const #id: #ty)
+            })
+            .collect()
+    }
+
+    /// The const parameters' names, passed on in a sibling call's turbofish.
+    pub fn const_args(&self) -> Vec<syn::Ident> {
+        self.const_generics
+            .iter()
+            .map(|c| c.ident.clone())
+            .collect()
+    }
+
+    /// `<decls...>` with `leading` first (a lifetime, the scalar type), or nothing if empty.
+    pub fn generics(&self, leading: &[proc_macro2::TokenStream]) -> proc_macro2::TokenStream {
+        let all: Vec<_> = leading.iter().cloned().chain(self.const_decls()).collect();
+        if all.is_empty() {
+            quote::quote!()
+        } else {
+            quote::quote!(<#(#all),*>)
+        }
+    }
+
     /// Parameters that get a derivative slot, in order.
     pub fn differentiated_params(&self) -> Vec<VarId> {
         self.params

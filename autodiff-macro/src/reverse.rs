@@ -253,12 +253,14 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
     let name = format_ident!("__{}_pullback", f.name);
     let vis = &f.vis;
     let has_refs = f.params.iter().any(|p| has_reference(&p.ty));
-    let lifetime = match (has_refs, lanes) {
-        (true, true) => quote!(<'ad, #adj_ty_name: ::autodiff::__private::Adjoint>),
-        (true, false) => quote!(<'ad>),
-        (false, true) => quote!(<#adj_ty_name: ::autodiff::__private::Adjoint>),
-        (false, false) => quote!(),
-    };
+    let mut leading = Vec::new();
+    if has_refs {
+        leading.push(quote!('ad));
+    }
+    if lanes {
+        leading.push(quote!(#adj_ty_name: ::autodiff::__private::Adjoint));
+    }
+    let lifetime = f.generics(&leading);
     let bound = has_refs.then(|| quote!(+ 'ad));
     let params = f.params.iter().map(|param| {
         let v = &f.vars[param.var];
