@@ -1192,3 +1192,46 @@ fn const_parameters() {
         assert_all_close(&gm[i], &[v[i] * v[i]; 2], 1e-15);
     }
 }
+
+/// A callee with several outputs called in a loop, its outputs bound by `let (a, b) = ..`.
+#[differentiate]
+fn rotate_pairs(w: &[f64], angle: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() - 1 {
+        let (a, b) = turn(w[i], w[i + 1], angle * i as f64);
+        s += a * b * b;
+    }
+    s
+}
+
+#[differentiate]
+fn turn(x: f64, y: f64, angle: f64) -> (f64, f64) {
+    (
+        angle.cos() * x - angle.sin() * y,
+        angle.sin() * x + angle.cos() * y,
+    )
+}
+
+#[test]
+fn several_outputs_in_a_loop() {
+    let w = [0.3, -0.5, 0.9, 1.2];
+    let plain = |w: &[f64], angle: f64| {
+        let mut s = 0.0;
+        for i in 0..w.len() - 1 {
+            let t = angle * i as f64;
+            let a = t.cos() * w[i] - t.sin() * w[i + 1];
+            let b = t.sin() * w[i] + t.cos() * w[i + 1];
+            s += a * b * b;
+        }
+        s
+    };
+    check_slice_function(
+        &w,
+        |w| plain(w, 0.4),
+        |w, g| rotate_pairs_grad(w, g, 0.4).0,
+        |w, dw| rotate_pairs_jvp(w, dw, 0.4, 0.0).1,
+    );
+    let mut g = [0.0; 4];
+    let (_, [da]) = rotate_pairs_grad(&w, &mut g, 0.4);
+    assert_close(da, numeric_derivative(|t| plain(&w, t), 0.4), NUMERIC);
+}

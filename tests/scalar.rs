@@ -1127,3 +1127,69 @@ fn closures_that_change_what_they_capture() {
         assert_all_close(&[dx, dy], &g, MODES);
     }
 }
+
+// ------------------------------------------------------------------ callees with several outputs
+
+#[differentiate]
+fn rotate(x: f64, y: f64, angle: f64) -> (f64, f64) {
+    let (s, c) = angle.sin_cos();
+    (c * x - s * y, s * x + c * y)
+}
+
+/// `let (a, b) = g(..)` of a callee with several outputs: at the top, in both branches of an
+/// `if` (with `_` for the output not read), and from a function with several outputs itself.
+#[differentiate]
+fn rotated_energy(x: f64, y: f64, angle: f64) -> f64 {
+    let (a, b) = rotate(x, y, angle);
+    let mut s = a * a * b + (a - b).exp();
+    if x > 0.0 {
+        let (u, _) = rotate(a, b, angle);
+        s += u * u;
+    } else {
+        let (_, v): (f64, f64) = rotate(a, b, -angle);
+        s += v.sin();
+    }
+    s
+}
+
+fn rotated_energy_plain(x: f64, y: f64, angle: f64) -> f64 {
+    let turn = |x: f64, y: f64, t: f64| (t.cos() * x - t.sin() * y, t.sin() * x + t.cos() * y);
+    let (a, b) = turn(x, y, angle);
+    let s = a * a * b + (a - b).exp();
+    if x > 0.0 {
+        s + turn(a, b, angle).0.powi(2)
+    } else {
+        s + turn(a, b, -angle).1.sin()
+    }
+}
+
+#[differentiate]
+fn rotated_pair(x: f64, y: f64) -> (f64, f64) {
+    let (a, b) = rotate(x, y, 0.3);
+    (a * b, a + b * b)
+}
+
+#[test]
+fn outputs_of_a_callee_bound_by_a_tuple_let() {
+    for (x, y, t) in [(0.7, -0.4, 0.3), (-0.9, 0.5, 1.1)] {
+        let (v, g) = rotated_energy_grad(x, y, t);
+        assert_close(v, rotated_energy_plain(x, y, t), 1e-14);
+        let num = numeric_gradient(|p| rotated_energy_plain(p[0], p[1], p[2]), [x, y, t]);
+        assert_all_close(&g, &num, NUMERIC);
+        let fwd: Vec<f64> = (0..3)
+            .map(|i| {
+                let d = |j: usize| if i == j { 1.0 } else { 0.0 };
+                rotated_energy_jvp(x, d(0), y, d(1), t, d(2)).1
+            })
+            .collect();
+        assert_all_close(&fwd, &g, MODES);
+        let h = rotated_energy_hessian(x, y, t);
+        let hx = numeric_gradient(|p| rotated_energy_grad(p[0], p[1], p[2]).1[0], [x, y, t]);
+        assert_all_close(&h[0], &hx, 1e-7);
+    }
+    let j = rotated_pair_jacobian(0.7, -0.4);
+    let num0 = numeric_gradient(|p| rotated_pair(p[0], p[1]).0, [0.7, -0.4]);
+    let num1 = numeric_gradient(|p| rotated_pair(p[0], p[1]).1, [0.7, -0.4]);
+    assert_all_close(&j[0], &num0, NUMERIC);
+    assert_all_close(&j[1], &num1, NUMERIC);
+}

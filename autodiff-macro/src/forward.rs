@@ -115,6 +115,30 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
                 None => quote!(let #m #id #ty;),
             }
         }
+        Stmt::LetCall { vars: outs, call } => {
+            let pats: Vec<TokenStream> = outs
+                .iter()
+                .map(|o| match o {
+                    Some(v) => {
+                        let id = &vars[*v].ident;
+                        quote!(#id)
+                    }
+                    None => quote!(_),
+                })
+                .collect();
+            if crate::infer::is_active(call, vars) {
+                // The callee's `_generic`: its outputs are of the scalar type already.
+                let e = p.expr(call, true);
+                return quote!(let (#(#pats),*) = #e;);
+            }
+            // Data in, `f64`s out: the plain callee, its float outputs lifted.
+            let e = p.expr(call, false);
+            let lifted = outs.iter().zip(&pats).map(|(o, id)| match o {
+                Some(v) if vars[*v].ty == Ty::Float && p.generic() => quote!(S::from_f64(#id)),
+                _ => quote!(#id),
+            });
+            quote!(let (#(#pats),*) = { let (#(#pats),*) = #e; (#(#lifted),*) };)
+        }
         Stmt::Assign { var, op, value, .. } => {
             let v = &vars[*var];
             let id = &v.ident;

@@ -222,6 +222,8 @@ impl<'a> Uses<'a> {
                 Stmt::Let { var, .. } => {
                     u.locals.insert(*var);
                 }
+                // A call: the loops stay apart.
+                Stmt::LetCall { .. } => ok = false,
                 Stmt::Assign { var, .. } => {
                     u.writes.insert(*var);
                     u.accesses.push((*var, None));
@@ -371,6 +373,7 @@ fn rename_block(b: &mut [Stmt], from: VarId, to: VarId, from_id: &syn::Ident, to
     for s in b {
         match s {
             Stmt::Let { init, .. } => init.iter_mut().for_each(re),
+            Stmt::LetCall { call, .. } => re(call),
             Stmt::Assign { value, .. } => re(value),
             Stmt::Store { index, value, .. } => {
                 index.iter_mut().for_each(re);

@@ -192,6 +192,17 @@ impl Infer<'_> {
                     self.assigned(*var, e);
                 }
             }
+            Stmt::LetCall { vars, call } => {
+                self.expr(call);
+                // A callee with several outputs returns floats; with no derivative going in,
+                // the outputs are whatever their uses say.
+                if is_active(call, self.vars) {
+                    for v in vars.iter().flatten() {
+                        self.set_ty(*v, Ty::Float);
+                        self.set_active(*v);
+                    }
+                }
+            }
             Stmt::Assign { var, value, .. } => self.assigned(*var, value),
             Stmt::If { cond, then, els } => {
                 self.expect(cond, Ty::Bool);
@@ -340,6 +351,7 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
                     );
                 }
             }
+            Stmt::LetCall { call, .. } => check_expr(call, vars, errors),
             Stmt::Let { init: None, .. } | Stmt::Passive(_) => {}
             Stmt::If { cond, then, els } => {
                 check_expr(cond, vars, errors);

@@ -889,8 +889,9 @@ impl Lowering<'_> {
                      (`let (a, b) = (b, a);`): give the new values other names"
                 } else {
                     "destructuring `let` is supported for a tuple of values written out \
-                     (`let (a, b) = (x, y);`) and for `sin_cos`; otherwise bind each value with \
-                     its own `let`"
+                     (`let (a, b) = (x, y);`), for `sin_cos`, and for a call of a \
+                     `#[differentiate]` function with several outputs (`let (a, b) = g(x);`); \
+                     otherwise bind each value with its own `let`"
                 };
                 self.errors.at(&other, msg);
                 // Declare the names anyway, so that their uses do not add errors.
@@ -1475,6 +1476,11 @@ impl Lowering<'_> {
                     syn::parse_quote!(f64::cos(#a)),
                 ]
             }
+            syn::Expr::Call(c)
+                if matches!(&*c.func, syn::Expr::Path(_)) && self.closure_called(c).is_none() =>
+            {
+                return self.lower_call_let(tuple, written_ty, c, out);
+            }
             _ => return false,
         };
         let types: Vec<Option<syn::Type>> = match written_ty {
@@ -1512,6 +1518,77 @@ impl Lowering<'_> {
                 semi_token: local.semi_token,
             };
             self.lower_local(&one, out);
+        }
+        true
+    }
+
+    /// `let (a, b) = g(x);`: the outputs of a function with several, one immutable local each.
+    fn lower_call_let(
+        &mut self,
+        tuple: &syn::PatTuple,
+        written_ty: Option<&syn::Type>,
+        call: &syn::ExprCall,
+        out: &mut Block,
+    ) -> bool {
+        let types: Vec<Option<syn::Type>> = match written_ty {
+            None => vec![None; tuple.elems.len()],
+            Some(syn::Type::Tuple(t)) if t.elems.len() == tuple.elems.len() => {
+                t.elems.iter().cloned().map(Some).collect()
+            }
+            Some(_) => return false,
+        };
+        let mut idents = Vec::new();
+        for p in &tuple.elems {
+            match p {
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    if pi.mutability.is_some() {
+                        self.errors.at(
+                            &pi,
+                            format!(
+                                "the outputs of a call are bound immutably in a \
+                                 `#[differentiate]` function: write `let (a, b) = g(..);` and \
+                                 copy the one you change (`let mut {0} = a;`)",
+                                pi.ident
+                            ),
+                        );
+                    }
+                    idents.push(Some(pi.ident.clone()));
+                }
+                Pat::Wild(_) => idents.push(None),
+                _ => return false,
+            }
+        }
+        let span = call.span();
+        let kind = self.lower_call(call, out);
+        if !matches!(kind, ExprKind::Call { .. }) {
+            self.errors.at(
+                &call,
+                "destructuring `let` of a call is supported for a `#[differentiate]` function \
+                 with several outputs called by name (`let (a, b) = g(x);`)",
+            );
+            return true;
+        }
+        let vars: Vec<Option<VarId>> = idents
+            .iter()
+            .zip(types)
+            .map(|(id, ty)| {
+                id.as_ref().map(|id| {
+                    let t = ty.as_ref().map_or(Ty::Unknown, classify_type);
+                    let written = ty.filter(|_| t != Ty::Unknown);
+                    self.new_var(id, t, written, false, VarKind::Local)
+                })
+            })
+            .collect();
+        out.push(Stmt::LetCall {
+            vars: vars.clone(),
+            call: Expr {
+                kind,
+                span,
+                end: last_span(call),
+            },
+        });
+        for v in vars.into_iter().flatten() {
+            self.bind(v);
         }
         true
     }

@@ -182,6 +182,12 @@ pub fn loop_body(body: &[Stmt]) -> &[Stmt] {
 pub enum Stmt {
     /// `let x = init;` or `let x;` (a declaration assigned later).
     Let { var: VarId, init: Option<Expr> },
+    /// `let (a, b) = g(..);` of a function with several outputs: `vars[i]` is bound to output
+    /// `i` (`None` for `_`), and `call` is an [`ExprKind::Call`].
+    LetCall {
+        vars: Vec<Option<VarId>>,
+        call: Expr,
+    },
     /// `x = value`, or `x op= value` when `op` is set.
     Assign {
         var: VarId,
@@ -493,6 +499,7 @@ pub fn each_stmt<'a>(b: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
             Stmt::Match { arms, .. } => arms.iter().for_each(|a| each_stmt(&a.body, f)),
             Stmt::Block(b) | Stmt::Loop { body: b, .. } => each_stmt(b, f),
             Stmt::Let { .. }
+            | Stmt::LetCall { .. }
             | Stmt::Assign { .. }
             | Stmt::Store { .. }
             | Stmt::Exit { .. }
@@ -506,6 +513,7 @@ pub fn each_stmt<'a>(b: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
 pub fn stmt_exprs(s: &Stmt) -> Vec<&Expr> {
     match s {
         Stmt::Let { init, .. } => init.iter().collect(),
+        Stmt::LetCall { call, .. } => vec![call],
         Stmt::Assign { value, .. } => vec![value],
         Stmt::Store { index, value, .. } => index.iter().chain([value]).collect(),
         Stmt::If { cond, .. } => vec![cond],

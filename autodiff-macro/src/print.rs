@@ -54,7 +54,7 @@ fn paren_if(cond: bool, t: TokenStream) -> TokenStream {
 }
 
 impl Printer<'_> {
-    fn generic(&self) -> bool {
+    pub fn generic(&self) -> bool {
         self.mode == Mode::Generic
     }
 

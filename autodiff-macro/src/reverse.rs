@@ -40,6 +40,7 @@ pub fn lanes_pullback(f: &Function) -> bool {
     fn stmt_calls(s: &Stmt) -> bool {
         match s {
             Stmt::Let { init, .. } => init.as_ref().is_some_and(contains_call),
+            Stmt::LetCall { .. } => true,
             Stmt::Assign { value, .. } => contains_call(value),
             Stmt::Store { index, value, .. } => {
                 contains_call(value) || index.iter().any(contains_call)
@@ -811,6 +812,7 @@ impl Rev<'_> {
     fn stmt(&mut self, s: &Stmt, out: &mut Out) {
         let vars = &self.f.vars;
         match s {
+            Stmt::LetCall { vars: outs, call } => self.let_call(outs, call, out),
             Stmt::Let { var, init } => {
                 self.var_level.insert(*var, self.loop_level());
                 let v = &vars[*var];
@@ -1943,7 +1945,14 @@ impl Rev<'_> {
                 let int = int_arg.as_ref().map(|i| self.p.expr(i, false));
                 self.rule_call(rule.name, &res, &res_adj, &vals, int, span, out, &mut pops)
             }
-            ExprKind::Call { path, args } => self.call(path, args, &res, &res_adj, span, out),
+            ExprKind::Call { path, args } => self.call(
+                path,
+                args,
+                std::slice::from_ref(&res),
+                quote!(#res_adj),
+                span,
+                out,
+            ),
             ExprKind::Cast(x, _) => {
                 // `x as f64` on an active `f64`: the identity.
                 let a = self.lin(x, None, out);
@@ -2025,15 +2034,63 @@ impl Rev<'_> {
     /// A call of another `#[differentiate]` function through its pullback; the reverse sweep
     /// calls the callee's backpropagator.
     #[allow(clippy::too_many_arguments)]
+    /// `let (a, b) = g(..);`: the outputs of a callee with several, each an immutable local.
+    fn let_call(&mut self, outs: &[Option<VarId>], call: &Expr, out: &mut Out) {
+        let vars = &self.f.vars;
+        let ExprKind::Call { path, args } = &call.kind else {
+            // Lowering makes a `LetCall` of calls only.
+            return;
+        };
+        let names: Vec<Ident> = outs
+            .iter()
+            .map(|o| match o {
+                Some(v) => vars[*v].ident.clone(),
+                None => Ident::new("_", call.span),
+            })
+            .collect();
+        for v in outs.iter().flatten() {
+            self.var_level.insert(*v, self.loop_level());
+        }
+        if !is_active(call, vars) {
+            // Data in, data out: the call as written.
+            let e = self.p.expr(call, false);
+            let pats = outs.iter().zip(&names).map(|(o, n)| {
+                let m = o.is_some_and(|v| vars[v].mutable).then(|| quote!(mut));
+                quote!(#m #n)
+            });
+            out.fwd.push(quote!(let (#(#pats),*) = #e;));
+            return;
+        }
+        let adjs: Vec<TokenStream> = outs
+            .iter()
+            .map(|o| match o {
+                Some(v) => {
+                    let a = self.adj_of_var(*v);
+                    quote!(#a)
+                }
+                None => quote!(0.0_f64),
+            })
+            .collect();
+        let rev = self.call(path, args, &names, quote!((#(#adjs),*)), call.span, out);
+        out.rev.push(rev);
+    }
+
+    /// A call of a `#[differentiate]` function: its value goes to `res` (one name per output;
+    /// `_` for an output nobody reads), the sensitivities `res_adj` (one adjoint, or a tuple of
+    /// them) go to its backpropagator in the reverse sweep.
     fn call(
         &mut self,
         path: &syn::Path,
         args: &[Expr],
-        res: &Ident,
-        res_adj: &Ident,
+        res: &[Ident],
+        res_adj: TokenStream,
         span: Span,
         out: &mut Out,
     ) -> TokenStream {
+        let res_pat = match res {
+            [one] => quote!(#one),
+            many => quote!((#(#many),*)),
+        };
         let vars = &self.f.vars;
         let callee = sibling_path(path, "__", "_pullback");
         let vals: Vec<Option<Val>> = args
@@ -2072,23 +2129,25 @@ impl Rev<'_> {
             let (stack, cursor) = (self.fresh("backs"), self.fresh("bc"));
             self.back_stacks.push((stack.clone(), cursor.clone()));
             out.fwd
-                .push(quote!(let (#res, #back) = #value; #stack.push(#back);));
+                .push(quote!(let (#res_pat, #back) = #value; #stack.push(#back);));
             quote! {
                 #cursor -= 1;
                 let (#(#pat,)*) = (#stack[#cursor])(#res_adj);
                 #(#acc)*
             }
         } else if self.depth == 0 {
-            out.fwd.push(quote!(let (#res, #back) = #value;));
+            out.fwd.push(quote!(let (#res_pat, #back) = #value;));
             quote!(let (#(#pat,)*) = #back(#res_adj); #(#acc)*)
         } else {
             let (val, tmp) = (self.fresh("t"), self.fresh("back"));
-            self.hoisted.push(quote!(let mut #res = 0.0_f64;));
+            for r in res.iter().filter(|r| *r != "_") {
+                self.hoisted.push(quote!(let mut #r = 0.0_f64;));
+            }
             self.hoisted
                 .push(quote!(let mut #back = ::core::option::Option::None;));
             out.fwd.push(quote! {
                 let (#val, #tmp) = #value;
-                #res = #val;
+                #res_pat = #val;
                 #back = ::core::option::Option::Some(#tmp);
             });
             let b = self.fresh("back");

@@ -10,13 +10,9 @@ fn swap(x: f64, y: f64) -> f64 {
 }
 
 #[differentiate]
-fn from_call(x: f64) -> f64 {
-    let (s, t) = pair(x);
+fn from_branches(x: f64) -> f64 {
+    let (s, t) = if x > 0.0 { (x, 1.0) } else { (1.0, x) };
     s * t
-}
-
-fn pair(x: f64) -> (f64, f64) {
-    (x, 2.0 * x)
 }
 
 fn main() {}
