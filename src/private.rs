@@ -382,6 +382,12 @@ impl<'a, const N: usize> IntoBuffer<'a, &'a mut [[f64; N]]> for &'a mut Vec<[f64
     }
 }
 
+/// A constant `[f64; N]` as an array of the element type a callee's parameter takes, in the
+/// version over dual numbers.
+pub fn lift_array<T: crate::Real, const N: usize>(values: &[f64; N]) -> [T; N] {
+    core::array::from_fn(|i| T::from_f64(values[i]))
+}
+
 /// A constant `f64` array as the element type a callee's parameter takes, in the version over
 /// dual numbers (`S`, or `f64` for a constant parameter).
 pub fn lift_slice<T: crate::Real>(values: &[f64]) -> Vec<T> {

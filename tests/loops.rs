@@ -1235,3 +1235,77 @@ fn several_outputs_in_a_loop() {
     let (_, [da]) = rotate_pairs_grad(&w, &mut g, 0.4);
     assert_close(da, numeric_derivative(|t| plain(&w, t), 0.4), NUMERIC);
 }
+
+/// Loops over plain ranges left by `break` or `return`: the reverse sweep walks back the
+/// iterations that ran, with the index, ascending, reversed and inclusive; a callee is given
+/// a sub-slice that depends on the index.
+#[differentiate]
+fn pair_product(w: &[f64]) -> f64 {
+    w[0] * w[1]
+}
+
+#[differentiate]
+fn early_exits(w: &[f64], limit: f64) -> f64 {
+    let mut acc = 0.0;
+    for t in 0..w.len() - 1 {
+        if acc > limit {
+            break;
+        }
+        acc += pair_product(&w[t..t + 2]) + w[t] * w[t];
+    }
+    for t in (1..w.len()).rev() {
+        acc += (w[t] - w[t - 1]).sin();
+        if acc > 2.0 * limit {
+            break;
+        }
+    }
+    for t in (0..=3).rev() {
+        if w[t] < 0.0 {
+            return acc * w[t];
+        }
+        acc += w[t].exp();
+    }
+    acc
+}
+
+#[test]
+fn loops_left_early_walk_back_their_indices() {
+    let w = [0.5, 1.5, -0.7, 2.0, 1.1, 0.3];
+    for limit in [0.93, 3.3, 100.0] {
+        check_slice_function(
+            &w,
+            |w| early_exits(w, limit),
+            |w, g| early_exits_grad(w, g, limit).0,
+            |w, dw| early_exits_jvp(w, dw, limit, 0.0).1,
+        );
+    }
+}
+
+/// A `#[constant]` fixed-size array passed on to a callee's fixed-size array, by value and by
+/// reference.
+#[differentiate]
+fn weighted_square(x: f64, #[constant] w: [f64; 2]) -> f64 {
+    x * w[0] + x * x * w[1]
+}
+
+#[differentiate]
+fn weighted_square_ref(x: f64, #[constant] w: &[f64; 2]) -> f64 {
+    x * w[0] + x * x * w[1]
+}
+
+#[differentiate]
+fn passes_constant_arrays(x: f64, #[constant] c: [f64; 2], #[constant] r: &[f64; 2]) -> f64 {
+    weighted_square(x, c) + weighted_square_ref(x, r) + weighted_square(x * x, c)
+}
+
+#[test]
+fn constant_fixed_arrays_passed_on() {
+    let (c, r) = ([2.0, 3.0], [0.5, -1.0]);
+    let plain = |x: f64| 2.0 * x + 3.0 * x * x + 0.5 * x - x * x + 2.0 * x * x + 3.0 * x.powi(4);
+    let (v, [dx]) = passes_constant_arrays_grad(1.5, c, &r);
+    assert_close(v, plain(1.5), 1e-14);
+    assert_close(dx, numeric_derivative(plain, 1.5), NUMERIC);
+    assert_close(passes_constant_arrays_jvp(1.5, 1.0, c, &r).1, dx, MODES);
+    let h = passes_constant_arrays_hessian(1.5, c, &r)[0][0];
+    assert_close(h, 6.0 - 2.0 + 4.0 + 36.0 * 1.5 * 1.5, 1e-13);
+}

@@ -174,12 +174,35 @@ impl Printer<'_> {
                         match array_argument(a, self.vars) {
                             // An array of `f64` where the callee may take `S`s: a copy as
                             // whichever the callee's parameter is.
-                            Ok(Some((v, _)))
+                            Ok(Some((v, range)))
                                 if !self.vars[v].active
                                     && self.vars[v].ty == Ty::FloatArray(1)
                                     && matches!(self.vars[v].kind, VarKind::Param { .. }) =>
                             {
-                                quote!(&*::autodiff::__private::lift_slice(&(#printed)[..]))
+                                let var = &self.vars[v];
+                                let (id, ty) = (&var.ident, var.written_ty.as_ref());
+                                let is_ref = matches!(ty, Some(syn::Type::Reference(_)));
+                                let fixed = match ty {
+                                    Some(syn::Type::Reference(r)) => {
+                                        matches!(&*r.elem, syn::Type::Array(_))
+                                    }
+                                    t => matches!(t, Some(syn::Type::Array(_))),
+                                };
+                                if fixed && range.is_none() {
+                                    // `[f64; N]` stays an array of `N`: passed as written
+                                    // (`c`) it is by value, as `&c` (or a reference `c`) by
+                                    // reference.
+                                    let src = if is_ref { quote!(#id) } else { quote!(&#id) };
+                                    let lifted = quote!(::autodiff::__private::lift_array(#src));
+                                    let by_ref = is_ref || !matches!(a.kind, ExprKind::Var(_));
+                                    if by_ref {
+                                        quote!(&#lifted)
+                                    } else {
+                                        lifted
+                                    }
+                                } else {
+                                    quote!(&*::autodiff::__private::lift_slice(&(#printed)[..]))
+                                }
                             }
                             _ => printed,
                         }

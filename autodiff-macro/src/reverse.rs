@@ -1175,13 +1175,29 @@ impl Rev<'_> {
             }
             _ => None,
         };
+        // A plain range left early (`break`, `return`): the reverse sweep walks back the
+        // iterations that ran from the recorded count, `start..start + n` (or the end of a
+        // reversed range), so the index can be read there like any recomputable integer.
+        let counted_walk = match kind {
+            LoopKind::For { range: Some(r), .. }
+                if range.is_none()
+                    && (self.depth == 0 || self.loop_level() > 0)
+                    && self.recomputable_expr(if r.reversed { &r.end } else { &r.start }) =>
+            {
+                let bound = self
+                    .p
+                    .expr(if r.reversed { &r.end } else { &r.start }, false);
+                Some((bound, r.reversed, r.inclusive))
+            }
+            _ => None,
+        };
         let index_var = match kind {
             LoopKind::For { var, .. } | LoopKind::Elements { var, .. } => Some(*var),
             _ => None,
         };
         if let Some(v) = index_var {
             self.var_level.insert(v, self.loop_level() + 1);
-            if range.is_some() {
+            if range.is_some() || counted_walk.is_some() {
                 self.recomputable.insert(v);
             }
         }
@@ -1345,10 +1361,21 @@ impl Rev<'_> {
                 });
                 if body_rev.is_some() || !restores.is_empty() {
                     let restore = self.record_after(&count, Kind::Usize, out);
+                    let walk = match (&counted_walk, kind) {
+                        (Some((b, reversed, inclusive)), LoopKind::For { var, .. }) => {
+                            let id = &vars[*var].ident;
+                            match (reversed, inclusive) {
+                                (false, _) => quote!(#id in ((#b)..(#b) + #count).rev()),
+                                (true, false) => quote!(#id in (#b) - #count..(#b)),
+                                (true, true) => quote!(#id in (#b) + 1 - #count..(#b) + 1),
+                            }
+                        }
+                        _ => quote!(_ in 0..#count),
+                    };
                     out.rev.push(quote! {
                         #restore
                         #(#acc_decls)*
-                        for _ in 0..#count {
+                        for #walk {
                             #(#restores)*
                             #(#adj_decls)*
                             #body_rev
