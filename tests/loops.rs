@@ -1309,3 +1309,22 @@ fn constant_fixed_arrays_passed_on() {
     let h = passes_constant_arrays_hessian(1.5, c, &r)[0][0];
     assert_close(h, 6.0 - 2.0 + 4.0 + 36.0 * 1.5 * 1.5, 1e-13);
 }
+
+/// Data with a lifetime parameter, read through a reference: the siblings elide it.
+pub struct Coefficients<'a> {
+    values: &'a [f64],
+}
+
+#[differentiate]
+fn with_lifetime_in_a_type<'a>(c: &'a Coefficients<'a>, x: f64) -> f64 {
+    c.values[0] * x * x + c.values[1] * x
+}
+
+#[test]
+fn lifetimes_inside_parameter_types() {
+    let values = [2.0, -3.0];
+    let c = Coefficients { values: &values };
+    let (v, [dx]) = with_lifetime_in_a_type_grad(&c, 1.5);
+    assert_close(v, 2.0 * 2.25 - 4.5, 1e-15);
+    assert_close(dx, 4.0 * 1.5 - 3.0, 1e-15);
+}

@@ -111,6 +111,11 @@ pub fn lower(
             ty = Ty::Unknown;
             hint = "; rows of a matrix go in one flat `&[f64]`, read as `w[i * n + j]`";
         }
+        if ty == Ty::FloatArray(2) && matches!(&*pt.ty, syn::Type::Array(_)) {
+            // The derivative buffers of matrices are slices of rows.
+            ty = Ty::Unknown;
+            hint = "; take a matrix by reference, `&[[f64; N]]` (and pass `&m`)";
+        }
         if matches!(ty, Ty::FloatArray(_)) && is_vec(&pt.ty) {
             // A `Vec` taken by value would be moved into the function and its derivatives.
             ty = Ty::Unknown;
@@ -233,7 +238,25 @@ fn check_signature(sig: &syn::Signature, errors: &mut Errors) {
             syn::GenericParam::Lifetime(_) | syn::GenericParam::Const(_)
         )
     });
-    if !supported || sig.generics.where_clause.is_some() {
+    if let Some(w) = &sig.generics.where_clause {
+        errors.at(
+            &w,
+            "a `where` clause is not supported on a `#[differentiate]` function: the \
+             siblings would need its bounds too; remove it",
+        );
+    }
+    for p in &sig.generics.params {
+        if let syn::GenericParam::Const(c) = p {
+            if c.ident == "S" {
+                errors.at(
+                    &c.ident,
+                    "a const parameter of a `#[differentiate]` function cannot be named `S`: \
+                     `<name>_generic` is generic over its scalar type `S`; rename it",
+                );
+            }
+        }
+    }
+    if !supported {
         errors.at(
             &sig.generics,
             "type parameters cannot be `#[differentiate]`d (lifetimes and `const N: usize` \
@@ -254,6 +277,10 @@ fn erase_lifetimes(ty: &syn::Type) -> syn::Type {
         fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
             r.lifetime = None;
             syn::visit_mut::visit_type_reference_mut(self, r);
+        }
+        // `D<'a>` → `D<'_>`.
+        fn visit_lifetime_mut(&mut self, l: &mut syn::Lifetime) {
+            *l = syn::Lifetime::new("'_", l.span());
         }
     }
     let mut ty = ty.clone();
