@@ -1328,3 +1328,37 @@ fn lifetimes_inside_parameter_types() {
     assert_close(v, 2.0 * 2.25 - 4.5, 1e-15);
     assert_close(dx, 4.0 * 1.5 - 3.0, 1e-15);
 }
+
+/// Const parameters that no argument's type fixes are given by the caller (`f_grad::<2>`) and
+/// passed on by every sibling.
+#[differentiate]
+fn first_rows<const R: usize>(m: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..R {
+        s += m[i] * m[i];
+    }
+    s
+}
+
+#[differentiate]
+fn splat<const N: usize>(a: f64, b: f64) -> f64 {
+    let v = [a * b; N];
+    let mut s = 0.0;
+    for i in 0..N {
+        s += v[i] * v[i];
+    }
+    s
+}
+
+#[test]
+fn const_parameters_given_by_the_caller() {
+    let mut g = [0.0; 3];
+    assert_close(first_rows_grad::<2>(&[1.0, 2.0, 3.0], &mut g), 5.0, 1e-15);
+    assert_all_close(&g, &[2.0, 4.0, 0.0], 1e-15);
+    let (v, [da, db]) = splat_grad::<3>(1.0, 2.0);
+    assert_close(v, 12.0, 1e-15);
+    assert_all_close(&[da, db], &[24.0, 12.0], 1e-15);
+    assert_close(splat_jvp::<3>(1.0, 1.0, 2.0, 0.0).1, da, MODES);
+    let h = splat_hessian::<3>(1.0, 2.0);
+    assert_all_close(&[h[0][0], h[0][1], h[1][1]], &[24.0, 24.0, 6.0], 1e-13);
+}

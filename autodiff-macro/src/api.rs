@@ -112,8 +112,14 @@ fn call_sibling(
     args: &[TokenStream],
 ) -> TokenStream {
     // The scalar or adjoint type, then the const parameters, which the sibling declares too.
+    // Passed even when nothing else is: a const parameter no argument's type fixes
+    // (`fn f<const R: usize>(m: &[f64])`) must be given.
     let consts = f.const_args();
-    let turbofish = scalar.map(|t| quote!(::<#t #(, #consts)*>));
+    let turbofish = match scalar {
+        Some(t) => Some(quote!(::<#t #(, #consts)*>)),
+        None if !consts.is_empty() => Some(quote!(::<#(#consts),*>)),
+        None => None,
+    };
     if f.receiver {
         let rest = &args[1..];
         quote!(self.#name #turbofish(#(#rest),*))
