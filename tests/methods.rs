@@ -390,3 +390,41 @@ fn trait_method_through_an_inherent_method() {
     assert!(descend(&q, &mut w, 200) < 1e-20);
     assert_all_close(&w, &q.centre, 1e-10);
 }
+
+// ------------------------------------------------------------------ methods with several outputs
+
+pub struct Link {
+    k: f64,
+}
+
+impl Link {
+    #[differentiate]
+    fn ends(&self, x: f64, y: f64) -> (f64, f64) {
+        (x * self.k + y.sin(), y * self.k - x.cos())
+    }
+
+    /// `self.ends(..)` destructured, as a free function's outputs are.
+    #[differentiate]
+    fn spread(&self, x: f64, y: f64) -> f64 {
+        let (a, b) = self.ends(x, y);
+        let (c, _) = Self::ends(self, b, a);
+        a * b + c * c
+    }
+}
+
+#[test]
+fn outputs_of_a_method_destructured() {
+    let link = Link { k: 1.5 };
+    let plain = |x: f64, y: f64| {
+        let (a, b) = (x * 1.5 + y.sin(), y * 1.5 - x.cos());
+        let c = b * 1.5 + a.sin();
+        a * b + c * c
+    };
+    for (x, y) in [(0.4, -0.3), (1.2, 0.8)] {
+        let (v, g) = link.spread_grad(x, y);
+        assert_close(v, plain(x, y), 1e-14);
+        assert_all_close(&g, &numeric_gradient(|p| plain(p[0], p[1]), [x, y]), 1e-8);
+        let (_, tx) = link.spread_jvp(x, 1.0, y, 0.0);
+        assert_close(tx, g[0], 1e-12);
+    }
+}

@@ -1503,10 +1503,14 @@ impl Lowering<'_> {
                     syn::parse_quote!(f64::cos(#a)),
                 ]
             }
-            syn::Expr::Call(c)
+            e @ syn::Expr::Call(c)
                 if matches!(&*c.func, syn::Expr::Path(_)) && self.closure_called(c).is_none() =>
             {
-                return self.lower_call_let(tuple, written_ty, c, out);
+                return self.lower_call_let(tuple, written_ty, e, out);
+            }
+            // `self.link(x, y)`: a method of the same type, lowered as `Self::link(self, ..)`.
+            e @ syn::Expr::MethodCall(m) if self.self_receiver(&m.receiver).is_some() => {
+                return self.lower_call_let(tuple, written_ty, e, out);
             }
             _ => return false,
         };
@@ -1554,7 +1558,7 @@ impl Lowering<'_> {
         &mut self,
         tuple: &syn::PatTuple,
         written_ty: Option<&syn::Type>,
-        call: &syn::ExprCall,
+        call: &syn::Expr,
         out: &mut Block,
     ) -> bool {
         let types: Vec<Option<syn::Type>> = match written_ty {
@@ -1586,7 +1590,7 @@ impl Lowering<'_> {
             }
         }
         let span = call.span();
-        let kind = self.lower_call(call, out);
+        let kind = self.lower_expr(call, out).kind;
         if !matches!(kind, ExprKind::Call { .. }) {
             self.errors.at(
                 &call,
@@ -2094,6 +2098,17 @@ impl Lowering<'_> {
                 self.errors.at(&other, self_write(other));
                 None
             }
+            syn::Expr::Tuple(t) => {
+                self.errors.at(
+                    &t,
+                    format!(
+                        "assigning to a tuple `{}` is not supported in a `#[differentiate]` \
+                         function: bind the values first, `let (a, b) = ..;`, then assign each",
+                        show(t)
+                    ),
+                );
+                None
+            }
             other => {
                 self.errors.at(
                     &other,
@@ -2597,6 +2612,17 @@ impl Lowering<'_> {
     ) -> Option<(&'a syn::Expr, Option<syn::ExprClosure>)> {
         match strip_parens(receiver) {
             syn::Expr::MethodCall(inner) if inner.method == "map" && inner.args.len() == 1 => {
+                if matches!(strip_parens(&inner.receiver), syn::Expr::MethodCall(m) if m.method == "map")
+                {
+                    self.errors.at(
+                        &inner.method,
+                        format!(
+                            "one `.map()` before `.{reducer}()` is supported: write the steps in \
+                             one closure, `.map(|x| (x * x + 1.0).sqrt())`"
+                        ),
+                    );
+                    return None;
+                }
                 match strip_parens(&inner.args[0]) {
                     syn::Expr::Closure(c) if c.inputs.len() == 1 => {
                         Some((&*inner.receiver, Some(c.clone())))
