@@ -197,7 +197,8 @@ fn vjp(f: &Function) -> Generated {
     let n = lit(scalar_slots(f));
     let name = format_ident!("{}_vjp", f.name);
     let pullback = format_ident!("__{}_pullback", f.name);
-    let turbofish = crate::reverse::lanes_pullback(f).then(|| quote!(f64));
+    // A pullback generic over its adjoint type is given `f64` here.
+    let adjoint = crate::reverse::lanes_pullback(f).then(|| quote!(f64));
     let vis = &f.vis;
     let ret = ret_type(f.ret, quote!(f64));
     let adj = adj_ty(f.ret);
@@ -234,7 +235,7 @@ fn vjp(f: &Function) -> Generated {
         }
     }
     let args: Vec<TokenStream> = args.iter().map(|a| quote!(#a)).collect();
-    let call = call_sibling(f, &pullback, turbofish, &args);
+    let call = call_sibling(f, &pullback, adjoint, &args);
     let doc = format!(
         "Reverse mode of {}: its value and the backpropagator. The backpropagator maps a \
          sensitivity of the output to the sensitivities of the differentiated scalar \

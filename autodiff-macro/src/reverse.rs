@@ -2058,9 +2058,6 @@ impl Rev<'_> {
         quote!(#(#rev)*)
     }
 
-    /// A call of another `#[differentiate]` function through its pullback; the reverse sweep
-    /// calls the callee's backpropagator.
-    #[allow(clippy::too_many_arguments)]
     /// `let (a, b) = g(..);`: the outputs of a callee with several, each an immutable local.
     fn let_call(&mut self, outs: &[Option<VarId>], call: &Expr, out: &mut Out) {
         let vars = &self.f.vars;
@@ -2102,9 +2099,9 @@ impl Rev<'_> {
         out.rev.push(rev);
     }
 
-    /// A call of a `#[differentiate]` function: its value goes to `res` (one name per output;
-    /// `_` for an output nobody reads), the sensitivities `res_adj` (one adjoint, or a tuple of
-    /// them) go to its backpropagator in the reverse sweep.
+    /// A call of another `#[differentiate]` function through its pullback: its value goes to
+    /// `res` (one name per output; `_` for an output nobody reads); the reverse sweep calls the
+    /// callee's backpropagator with `res_adj` (one adjoint, or a tuple of them).
     fn call(
         &mut self,
         path: &syn::Path,
