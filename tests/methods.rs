@@ -13,18 +13,6 @@ use std::cell::Cell;
 const MODES: f64 = 1e-12;
 const NUMERIC: f64 = 1e-8;
 
-/// The directional derivative of a function of `n` values along each unit vector, from its
-/// forward mode.
-fn forward_gradient(jvp: impl Fn(&[f64]) -> f64, n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|i| {
-            let mut dw = vec![0.0; n];
-            dw[i] = 1.0;
-            jvp(&dw)
-        })
-        .collect()
-}
-
 // ------------------------------------------------------------------ a model with methods
 
 pub struct Pendulum {

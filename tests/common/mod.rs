@@ -83,3 +83,15 @@ pub fn assert_same(got: f64, want: f64, what: &str) {
         "{what}: got {got:e}, want exactly {want:e}"
     );
 }
+
+/// The derivative of a function of `n` values along each unit vector, from its forward mode
+/// (`jvp` maps a tangent to the directional derivative): a gradient to compare with reverse mode.
+pub fn forward_gradient(jvp: impl Fn(&[f64]) -> f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let mut dw = vec![0.0; n];
+            dw[i] = 1.0;
+            jvp(&dw)
+        })
+        .collect()
+}
