@@ -3042,20 +3042,18 @@ impl VisitMut for CallHoister<'_, '_> {
             if self.cx.closure_called(c).is_some() {
                 let span = c.span();
                 let value = self.cx.lower_expr(e, self.out);
-                let id = self.cx.vars.len();
-                let name = Ident::new(&format!("__closure_value{id}"), Span::mixed_site());
-                let var = self
-                    .cx
-                    .new_var(&name, Ty::Unknown, None, false, VarKind::Temp);
+                // A temporary in scope under its own name, which the rewritten expression reads.
+                let var = self.cx.temp(span);
                 self.out.push(Stmt::Let {
                     var,
                     init: Some(value),
                 });
                 self.cx.bind(var);
+                let name = Ident::new(&self.cx.vars[var].user_name, span);
                 *e = syn::Expr::Path(syn::ExprPath {
                     attrs: Vec::new(),
                     qself: None,
-                    path: Ident::new(&format!("__closure_value{id}"), span).into(),
+                    path: name.into(),
                 });
                 return;
             }
