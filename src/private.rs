@@ -393,3 +393,44 @@ pub fn lift_array<T: crate::Real, const N: usize>(values: &[f64; N]) -> [T; N] {
 pub fn lift_slice<T: crate::Real>(values: &[f64]) -> Vec<T> {
     values.iter().map(|&v| T::from_f64(v)).collect()
 }
+
+/// An argument of a type the macro cannot see (a `const`, a field, a value of a user type) passed
+/// to a `_generic` callee: an `f64` becomes the callee's scalar `S`, like a float literal; any
+/// other value is passed on as it is. The choice is made by method resolution on the argument's
+/// actual type (`FloatArg` applies to `Arg<f64>` itself, `OtherArg` only after an autoref):
+/// `{ use FloatArg as _, OtherArg as _; Arg::new(value).lift_arg::<S>() }`.
+pub struct Arg<T>(core::cell::Cell<Option<T>>);
+
+impl<T> Arg<T> {
+    #[inline(always)]
+    pub fn new(value: T) -> Self {
+        Arg(core::cell::Cell::new(Some(value)))
+    }
+}
+
+/// See [`Arg`]: an `f64` argument as the callee's scalar.
+pub trait FloatArg {
+    fn lift_arg<S: crate::Real>(self) -> S;
+}
+
+impl FloatArg for Arg<f64> {
+    #[inline(always)]
+    fn lift_arg<S: crate::Real>(self) -> S {
+        S::from_f64(self.0.into_inner().unwrap_or_default())
+    }
+}
+
+/// See [`Arg`]: an argument of any other type, unchanged.
+pub trait OtherArg<T> {
+    fn lift_arg<S>(self) -> T;
+}
+
+impl<T> OtherArg<T> for &Arg<T> {
+    #[inline(always)]
+    fn lift_arg<S>(self) -> T {
+        match self.0.take() {
+            Some(value) => value,
+            None => unreachable!("an argument is passed once"),
+        }
+    }
+}

@@ -324,21 +324,6 @@ fn mismatched_tangent_is_a_clear_panic() {
 // "What a loop records"); the original function, which the macro leaves as written, is the
 // reference for the central differences.
 
-/// Checks `grad` against central differences of `f` and against the forward mode `jvp`.
-fn check_slice_function(
-    w: &[f64],
-    f: impl Fn(&[f64]) -> f64,
-    grad: impl Fn(&[f64], &mut [f64]) -> f64,
-    jvp: impl Fn(&[f64], &[f64]) -> f64,
-) {
-    let mut g = vec![0.0; w.len()];
-    let v = grad(w, &mut g);
-    assert_close(v, f(w), 1e-14);
-    assert_all_close(&g, &numeric_slice_gradient(&f, w), NUMERIC);
-    let fwd = forward_gradient(|dw| jvp(w, dw), w.len());
-    assert_all_close(&fwd, &g, MODES);
-}
-
 /// Counters: `k` walks a packed triangle (declared in a loop body), `m` counts down from the
 /// end with a written type, `top` is declared in the function's block.
 #[differentiate]

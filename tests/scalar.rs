@@ -1193,3 +1193,101 @@ fn outputs_of_a_callee_bound_by_a_tuple_let() {
     assert_all_close(&j[0], &num0, NUMERIC);
     assert_all_close(&j[1], &num1, NUMERIC);
 }
+
+// ------------------------------------------------------------------ data of the user's types
+
+/// An activation chosen by data, with floats in its variants.
+#[derive(Clone, Copy, Debug)]
+enum Activation {
+    Tanh,
+    Leaky(f64),
+    Power(i32),
+    Mix { weight: f64, k: usize },
+}
+
+const GAIN: f64 = 1.25;
+const TABLE: [f64; 3] = [0.5, -2.0, 3.0];
+
+struct Layer {
+    bias: f64,
+    activation: Activation,
+}
+
+#[differentiate]
+fn times_sin(a: f64, b: f64) -> f64 {
+    a * b.sin()
+}
+
+/// `match` arms binding floats of a variant (also in a guard, mutably, and by field name), and a
+/// `const`, an element of a `const` array and a value of a user type passed to a callee as they are.
+#[differentiate]
+fn activate(z: f64, act: Activation) -> f64 {
+    const LOCAL: f64 = 0.75;
+    let base = match act {
+        Activation::Tanh => z.tanh(),
+        Activation::Leaky(a) if a > 0.5 => a * z * z,
+        Activation::Leaky(mut a) => {
+            a *= 2.0;
+            if z > 0.0 {
+                z
+            } else {
+                a * z
+            }
+        }
+        Activation::Power(n) => z.powi(n),
+        Activation::Mix { weight, k } => weight * z.sin() + TABLE[k] * z,
+    };
+    base + times_sin(GAIN, z) + times_sin(z, LOCAL) + times_sin(TABLE[2], z)
+}
+
+impl Layer {
+    #[differentiate]
+    fn output(&self, z: f64) -> f64 {
+        times_sin(self.bias, z) + activate(z, self.activation)
+    }
+}
+
+fn activate_plain(z: f64, act: Activation) -> f64 {
+    let base = match act {
+        Activation::Tanh => z.tanh(),
+        Activation::Leaky(a) if a > 0.5 => a * z * z,
+        Activation::Leaky(a) => {
+            if z > 0.0 {
+                z
+            } else {
+                2.0 * a * z
+            }
+        }
+        Activation::Power(n) => z.powi(n),
+        Activation::Mix { weight, k } => weight * z.sin() + TABLE[k] * z,
+    };
+    base + GAIN * z.sin() + z * 0.75f64.sin() + 3.0 * z.sin()
+}
+
+#[test]
+fn match_bindings_consts_and_fields_reach_callees() {
+    let acts = [
+        Activation::Tanh,
+        Activation::Leaky(0.1),
+        Activation::Leaky(0.9),
+        Activation::Power(3),
+        Activation::Mix { weight: 0.4, k: 1 },
+    ];
+    for act in acts {
+        for z in [-0.7, 0.4] {
+            let (v, [d]) = activate_grad(z, act);
+            assert_close(v, activate_plain(z, act), 1e-14);
+            let want = numeric_derivative(|z| activate_plain(z, act), z);
+            check_close(d, want, NUMERIC, &format!("{act:?} at {z}"));
+            assert_close(activate_jvp(z, 1.0, act).1, d, MODES);
+            let layer = Layer {
+                bias: -0.3,
+                activation: act,
+            };
+            let (v, [d]) = layer.output_grad(z);
+            assert_close(v, -0.3 * z.sin() + activate_plain(z, act), 1e-14);
+            let want = numeric_derivative(|z| -0.3 * z.sin() + activate_plain(z, act), z);
+            check_close(d, want, NUMERIC, &format!("layer {act:?} at {z}"));
+        }
+    }
+}

@@ -44,26 +44,47 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
         // `self.last.set(y)`: a method reads `self` as data, so a value kept there leaves
         // without its derivative.
         let into_self = call.mac.is_none() && call.refs.iter().any(|&r| vars[r].ident == "self");
-        let message = match (vars[v].ty, &call.mac) {
-            _ if into_self => format!(
+        // `out.push(x[i])`: the call is on another value (a vector built by pushes), which is
+        // given the float.
+        let receiver = match call.tokens.clone().into_iter().next() {
+            Some(proc_macro2::TokenTree::Ident(id)) if call.mac.is_none() => call
+                .refs
+                .iter()
+                .find(|&&r| r != v && vars[r].ident == id)
+                .map(|&r| vars[r].user_name.clone()),
+            _ => None,
+        };
+        let message =
+            match (vars[v].ty, &call.mac) {
+                _ if receiver.is_some() && !into_self => {
+                    let recv = receiver.unwrap_or_default();
+                    format!(
+                    "this call on `{recv}` is given a value computed from the float{} `{name}`, \
+                     and what a call does with a value is not differentiated: for a vector, \
+                     declare it `let mut {recv} = vec![0.0; n];` and assign its elements \
+                     (`{recv}[i] = ..`)",
+                    if vars[v].ty == Ty::Float { "" } else { " array" }
+                )
+                }
+                _ if into_self => format!(
                 "this call may store `{name}` in `self`, which a `#[differentiate]` method reads \
                  as data without a derivative: the stored value would lose its derivative. \
                  Return the value and store it after the call"
             ),
-            (Ty::Float, Some(_)) => format!(
-                "{what} may change the float `{name}`, and a change made {inside} is not \
+                (Ty::Float, Some(_)) => format!(
+                    "{what} may change the float `{name}`, and a change made {inside} is not \
                  differentiated: write it out in the function as an assignment to `{name}`"
-            ),
-            (Ty::Float, None) => format!(
-                "{what} may change the float `{name}`, and a change made {inside} is not \
+                ),
+                (Ty::Float, None) => format!(
+                    "{what} may change the float `{name}`, and a change made {inside} is not \
                  differentiated: write it as assignments (`let t = a; a = b; b = t;` for a swap)"
-            ),
-            _ => format!(
+                ),
+                _ => format!(
                 "{what} may change the float array `{name}`, and a change made {inside} is not \
                  differentiated: write it as element assignments in a loop \
                  (`for i in 0..n {{ {name}[i] = ...; }}`)"
             ),
-        };
+            };
         errors.at(&call.tokens, message);
     }
 }
@@ -562,9 +583,12 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
                             a.span,
                             a.end,
                             format!(
-                                "`{}` is passed to this call twice, and both would collect its \
-                                 derivative: pass it once, or copy it into a second parameter",
-                                vars[v].user_name
+                                "`{name}` is passed to this call twice, and the callee's \
+                                 backpropagator cannot add into one buffer through two \
+                                 parameters: write the computation out here (`for i in \
+                                 0..{name}.len() {{ .. {name}[i] * {name}[i] .. }}`), or give the \
+                                 callee one parameter for it",
+                                name = vars[v].user_name
                             ),
                         );
                     }

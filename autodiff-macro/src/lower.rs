@@ -3,6 +3,8 @@
 //! Every construct outside the supported language is reported at its own span with what to
 //! do instead; lowering goes on after an error so that one build shows them all.
 
+mod chain;
+
 use crate::errors::Errors;
 use crate::model::*;
 use crate::rules;
@@ -33,6 +35,7 @@ pub fn lower(
         vars: Vec::new(),
         scopes: vec![Vec::new()],
         closures: Vec::new(),
+        views: Vec::new(),
         inlining: 0,
         rejected: Vec::new(),
         name_counts: std::collections::HashMap::new(),
@@ -136,14 +139,8 @@ pub fn lower(
             cx.rejected.push(ident.to_string());
             continue;
         }
+        // `#[constant]` on a parameter of another type says what is true anyway.
         let floaty = matches!(ty, Ty::Float | Ty::FloatArray(_));
-        if constant && !floaty {
-            cx.errors.at(
-                &pt,
-                "`#[constant]` applies to `f64` and float-array parameters; parameters of other \
-                 types are never differentiated",
-            );
-        }
         let differentiated = floaty && !constant;
         let var = cx.declare(
             &ident,
@@ -339,71 +336,6 @@ fn is_vec(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "Vec"))
 }
 
-/// `for x in xs.iter().rev()` (or `for &x in ..`) as a loop over the indices backwards that
-/// reads the element first; `None` for other loops.
-fn reversed_elements(f: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
-    let syn::Expr::MethodCall(rev) = strip_parens(&f.expr) else {
-        return None;
-    };
-    if rev.method != "rev" || !rev.args.is_empty() {
-        return None;
-    }
-    let syn::Expr::MethodCall(outer) = strip_parens(&rev.receiver) else {
-        return None;
-    };
-    let mut iter = outer;
-    // `.iter().enumerate().rev()` binds `(i, x)`.
-    let enumerated = iter.method == "enumerate" && iter.args.is_empty();
-    if enumerated {
-        let syn::Expr::MethodCall(inner) = strip_parens(&iter.receiver) else {
-            return None;
-        };
-        iter = inner;
-    }
-    if iter.method != "iter" || !iter.args.is_empty() {
-        return None;
-    }
-    let array = &iter.receiver;
-    let element = |p: &Pat| match p {
-        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi.clone()),
-        Pat::Reference(r) if r.mutability.is_none() => match &*r.pat {
-            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi.clone()),
-            _ => None,
-        },
-        _ => None,
-    };
-    let mut index = Ident::new("__index_rev", Span::mixed_site());
-    let name = if enumerated {
-        let Pat::Tuple(t) = strip_pat_type(&f.pat) else {
-            return None;
-        };
-        let [i, x] = [t.elems.first()?, t.elems.get(1)?];
-        if t.elems.len() != 2 {
-            return None;
-        }
-        match i {
-            Pat::Ident(pi)
-                if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() =>
-            {
-                index = pi.ident.clone();
-            }
-            Pat::Wild(_) => {}
-            _ => return None,
-        }
-        element(x)?
-    } else {
-        element(strip_pat_type(&f.pat))?
-    };
-    let body = &f.body;
-    let label = &f.label;
-    Some(syn::parse_quote! {
-        #label for #index in (0..#array.len()).rev() {
-            let #name = #array[#index];
-            #body
-        }
-    })
-}
-
 /// The names a pattern binds, with their mutability.
 fn pattern_idents(pat: &Pat, out: &mut Vec<(Ident, bool)>) {
     match pat {
@@ -478,6 +410,9 @@ enum Binding {
     Var(VarId),
     /// A local closure (`let sq = |t: f64| t * t;`), an index into `Lowering::closures`.
     Closure(usize),
+    /// A run of an array (`for w in xs.windows(2)`, `let r = &xs[a..b];`), an index into
+    /// `Lowering::views`.
+    View(usize),
 }
 
 type Scopes = Vec<Vec<(String, Binding)>>;
@@ -495,6 +430,7 @@ struct Lowering<'e> {
     vars: Vec<Var>,
     scopes: Scopes,
     closures: Vec<LocalClosure>,
+    views: Vec<chain::View>,
     /// How many closure calls are being inlined inside each other.
     inlining: usize,
     /// Parameters reported for their type: their uses add no errors.
@@ -722,14 +658,14 @@ impl Lowering<'_> {
     fn resolve(&self, name: &str) -> Option<VarId> {
         match self.binding(name)? {
             Binding::Var(v) => Some(v),
-            Binding::Closure(_) => None,
+            Binding::Closure(_) | Binding::View(_) => None,
         }
     }
 
     fn resolve_closure(&self, name: &str) -> Option<usize> {
         match self.binding(name)? {
             Binding::Closure(c) => Some(c),
-            Binding::Var(_) => None,
+            Binding::Var(_) | Binding::View(_) => None,
         }
     }
 
@@ -931,7 +867,8 @@ impl Lowering<'_> {
             }
         };
         if let (Pat::Ident(pi), Some(init)) = (pat, &local.init) {
-            if self.lower_array_copy_let(pi, written_ty.as_ref(), &init.expr, out)
+            if self.lower_view_let(pi, &init.expr, out)
+                || self.lower_array_copy_let(pi, written_ty.as_ref(), &init.expr, out)
                 || self.lower_array_literal_let(pi, written_ty.as_ref(), &init.expr, out)
             {
                 return;
@@ -1959,7 +1896,7 @@ impl Lowering<'_> {
         let mut arms = Vec::new();
         for arm in &m.arms {
             let arm = self.in_scope(|cx| {
-                let pat = cx.lower_pattern(&arm.pat);
+                let (pat, bound) = cx.lower_pattern(&arm.pat);
                 let guard = arm.guard.as_ref().map(|(_, g)| {
                     let mut pre = Vec::new();
                     let g = cx.lower_expr(g, &mut pre);
@@ -1971,7 +1908,29 @@ impl Lowering<'_> {
                     }
                     g
                 });
+                // The arm's body reads each binding through a local of its own, which the
+                // reverse sweep can keep (a float bound by `Act::Leaky(a)` may be needed there,
+                // where the pattern's binding does not exist).
                 let mut body = Vec::new();
+                for (hidden, ident) in bound {
+                    let mutable = std::mem::replace(&mut cx.vars[hidden].mutable, false);
+                    let var = cx.new_var(&ident, Ty::Unknown, None, mutable, VarKind::Local);
+                    let (span, hidden_ident) = (ident.span(), &cx.vars[hidden].ident);
+                    // Opaque, so that the local's type comes from its uses: a float is lifted
+                    // into the scalar type in `_generic`, anything else passes as it is.
+                    body.push(Stmt::Let {
+                        var,
+                        init: Some(Expr {
+                            kind: ExprKind::Opaque {
+                                tokens: quote!(#hidden_ident),
+                                refs: vec![hidden],
+                            },
+                            span,
+                            end: span,
+                        }),
+                    });
+                    cx.bind(var);
+                }
                 cx.lower_tail(&arm.body, sink, &mut body);
                 Arm { pat, guard, body }
             });
@@ -1980,11 +1939,13 @@ impl Lowering<'_> {
         Stmt::Match { scrutinee, arms }
     }
 
-    /// A `match` pattern: its bindings become variables of unknown (non-float) type.
-    fn lower_pattern(&mut self, pat: &Pat) -> TokenStream {
+    /// A `match` pattern: its bindings become variables of a type the macro does not look into,
+    /// under hidden names (`__bound_a`), returned for the arm to bind to the user's names.
+    fn lower_pattern(&mut self, pat: &Pat) -> (TokenStream, Vec<(VarId, Ident)>) {
         let mut pat = pat.clone();
         struct Binder<'a, 'e> {
             cx: &'a mut Lowering<'e>,
+            bound: Vec<(VarId, Ident)>,
         }
         impl VisitMut for Binder<'_, '_> {
             fn visit_pat_ident_mut(&mut self, pi: &mut syn::PatIdent) {
@@ -1994,22 +1955,47 @@ impl Lowering<'_> {
                 if name.chars().next().is_some_and(|c| c.is_uppercase()) && pi.subpat.is_none() {
                     return;
                 }
-                let var = self.cx.declare(
-                    &pi.ident,
+                let hidden = Ident::new(
+                    &format!("__bound_{}", name.trim_start_matches("r#")),
+                    Span::mixed_site(),
+                );
+                let var = self.cx.new_var(
+                    &hidden,
                     Ty::Other,
                     None,
                     pi.mutability.is_some(),
                     VarKind::Local,
                 );
+                self.cx.vars[var].span = pi.ident.span();
+                self.bound.push((var, pi.ident.clone()));
+                // The guard reads the binding under the user's name.
+                self.cx
+                    .scopes
+                    .last_mut()
+                    .expect("a scope")
+                    .push((name.clone(), Binding::Var(var)));
                 pi.ident = self.cx.vars[var].ident.clone();
+                // The binding itself is moved into the local, which may change.
+                pi.mutability = None;
                 if let Some((_, sub)) = &mut pi.subpat {
                     self.visit_pat_mut(sub);
                 }
             }
+            fn visit_field_pat_mut(&mut self, f: &mut syn::FieldPat) {
+                // `Mix { w, k }` names the fields by the bindings: renamed, they are written
+                // out (`Mix { w: __bound_w, k: __bound_k }`).
+                f.colon_token.get_or_insert_with(Default::default);
+                self.visit_pat_mut(&mut f.pat);
+            }
             fn visit_expr_mut(&mut self, _: &mut syn::Expr) {}
         }
-        Binder { cx: self }.visit_pat_mut(&mut pat);
-        pat.to_token_stream()
+        let mut binder = Binder {
+            cx: self,
+            bound: Vec::new(),
+        };
+        binder.visit_pat_mut(&mut pat);
+        let bound = binder.bound;
+        (pat.to_token_stream(), bound)
     }
 
     /// `a[i] = v` or `a[i][j] op= v`: a store into a local array.
@@ -2156,6 +2142,13 @@ impl Lowering<'_> {
                                 end: span,
                             };
                         }
+                        if let Some(view) = self.view_of(expr) {
+                            return Expr {
+                                kind: self.view_value(view),
+                                span,
+                                end: span,
+                            };
+                        }
                         if self.resolve_closure(&id.to_string()).is_some() {
                             self.errors.at(
                                 &p,
@@ -2220,6 +2213,10 @@ impl Lowering<'_> {
                 });
                 self.lower_tail(expr, Sink::Assign(tmp), out);
                 ExprKind::Var(tmp)
+            }
+            syn::Expr::Index(i) if self.view_of(&i.expr).is_some() => {
+                let view = self.view_of(&i.expr).expect("checked");
+                self.view_index(view, &i.index, out)
             }
             syn::Expr::Index(_) => {
                 let (base, indices) = flatten_index(expr);
@@ -2330,6 +2327,11 @@ impl Lowering<'_> {
                 let x = self.lower_expr(&m.receiver, out);
                 return ExprKind::Unary(UnOp::Test(test), Box::new(x));
             }
+        }
+        if let (Some(view), "len", true) =
+            (self.view_of(&m.receiver), name.as_str(), m.args.is_empty())
+        {
+            return ExprKind::Var(view.len);
         }
         let local = self
             .local_of(&m.receiver)
@@ -2461,18 +2463,15 @@ impl Lowering<'_> {
     }
 
     fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Block) {
-        if let Some(reversed) = reversed_elements(f) {
-            // `for x in xs.iter().rev()` is `for i in (0..xs.len()).rev() { let x = xs[i]; .. }`.
-            return self.lower_for(&reversed, out);
-        }
         let label = f.label.as_ref().map(|l| l.name.clone());
         let Some(source) = self.iteration_source(&f.expr, out) else {
             return;
         };
         let stmt = self.in_scope(|cx| {
             let (var, mut body) = cx.bind_iteration(&source, &f.pat)?;
-            let inner = cx.lower_block(&f.body, Sink::Discard);
-            body.push(Stmt::Block(inner));
+            // The user's block shares the loop body's scope with the elements it reads, so that
+            // its locals are in scope where the loop's end records them.
+            body.extend(cx.lower_block(&f.body, Sink::Discard));
             Some(Stmt::Loop {
                 kind: source.kind(var),
                 body,
@@ -2697,6 +2696,13 @@ impl Lowering<'_> {
         // `0..count(n)` with a local closure `count`: its value is computed before the loop.
         let hoisted = self.hoist_closure_calls(e, out);
         let e = strip_parens(&hoisted);
+        if chain::needs_chain(self, e) {
+            match self.chain_source(e, out) {
+                Ok(Some(source)) => return Some(source),
+                Err(()) => return None,
+                Ok(None) => {}
+            }
+        }
         // Arrays: `xs`, `&xs`, `xs.iter()`, then `.zip(ys)` and `.enumerate()`.
         let mut methods = Vec::new();
         let mut cur = e;
@@ -2761,7 +2767,9 @@ impl Lowering<'_> {
                 &e,
                 "this iterator is not supported in a `#[differentiate]` function: walk an integer \
                  range (`0..n`, `(0..=n).rev()`, `(0..n).step_by(k)`) and index the arrays, or \
-                 walk the function's arrays (`xs`, `xs.iter()`, `.enumerate()`, `.zip(ys)`)",
+                 walk the function's arrays (`xs.iter()`, `&xs[a..b]`, `xs.windows(k)`, \
+                 `xs.chunks(k)`, with `.zip(ys)`, `.enumerate()`, `.skip(k)`, `.take(k)`, \
+                 `.step_by(k)`, `.rev()`); for a filter, write an `if` in the loop",
             );
             return None;
         }
@@ -2807,6 +2815,11 @@ impl Lowering<'_> {
     fn bind_iteration(&mut self, source: &Source, pat: &Pat) -> Option<(VarId, Block)> {
         let mut body = Vec::new();
         match source {
+            Source::Chain { walk, .. } => {
+                let position = self.declare(&walk.position, Ty::Int, None, false, VarKind::Temp);
+                self.bind_item(&walk.item, pat, &mut body)
+                    .then_some((position, body))
+            }
             Source::Range { .. } => {
                 let var = match pat {
                     Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
@@ -3123,7 +3136,37 @@ impl VisitMut for Renamer<'_, '_> {
         }
     }
 
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        // `r.len()` of a view `r` (`let r = &xs[a..b];`) is the local that holds its length.
+        if let syn::Expr::MethodCall(m) = e {
+            if let (Some(view), true) = (
+                self.cx.view_of(&m.receiver),
+                m.method == "len" && m.args.is_empty(),
+            ) {
+                self.refs.push(view.len);
+                let ident = self.cx.vars[view.len].ident.clone();
+                *e = syn::parse_quote!(#ident);
+                return;
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+
     fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
+        if let Some(id) = p.path.get_ident().filter(|_| p.qself.is_none()) {
+            if self.cx.view_of(&syn::Expr::Path(p.clone())).is_some() {
+                self.cx.errors.at(
+                    &p,
+                    format!(
+                        "`{id}` is a run of an array (`.windows()`, `.chunks()`, `&xs[a..b]`): \
+                         read it as `{id}[j]`, `{id}.len()` or `{id}.iter()`, or pass it to a \
+                         `#[differentiate]` function"
+                    ),
+                );
+                self.silenced = true;
+                return;
+            }
+        }
         if p.qself.is_none() {
             if let Some(id) = p.path.get_ident() {
                 if let Some(v) = self.cx.resolve(&id.to_string()) {
@@ -3291,12 +3334,19 @@ enum Source {
         arrays: Vec<VarId>,
         enumerate: bool,
     },
+    /// A chain of adaptors over arrays (`chain.rs`): a range of positions, and what each
+    /// position yields.
+    Chain {
+        iter: Expr,
+        range: Option<Range>,
+        walk: std::rc::Rc<chain::Walk>,
+    },
 }
 
 impl Source {
     fn kind(&self, var: VarId) -> LoopKind {
         match self {
-            Source::Range { iter, range } => LoopKind::For {
+            Source::Range { iter, range } | Source::Chain { iter, range, .. } => LoopKind::For {
                 var,
                 iter: iter.clone(),
                 range: range.clone(),

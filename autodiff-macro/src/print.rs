@@ -168,7 +168,7 @@ impl Printer<'_> {
                 let method = is_method_call(path, args, self.vars);
                 if self.call_is_generic(args) {
                     let callee = sibling_path(path, "", "_generic");
-                    let args = args.iter().map(|a| {
+                    let args = args.iter().enumerate().map(|(i, a)| {
                         let f = type_of(a, self.vars) == Ty::Float;
                         let printed = self.expr(a, f);
                         match array_argument(a, self.vars) {
@@ -203,6 +203,22 @@ impl Printer<'_> {
                                 } else {
                                     quote!(&*::autodiff::__private::lift_slice(&(#printed)[..]))
                                 }
+                            }
+                            // A `const`, a field or a user's value, whose type the macro
+                            // does not know: an `f64` becomes an `S`, the rest passes as is.
+                            Ok(None)
+                                if (!method || i > 0)
+                                    && !matches!(
+                                        type_of(a, self.vars),
+                                        Ty::Float | Ty::Int | Ty::Bool | Ty::FloatArray(_)
+                                    ) =>
+                            {
+                                // Only one of the two traits is used at each call.
+                                quote_spanned!(a.span=> {
+                                    #[allow(unused_imports)]
+                                    use ::autodiff::__private::{FloatArg as _, OtherArg as _};
+                                    ::autodiff::__private::Arg::new(#printed).lift_arg::<S>()
+                                })
                             }
                             _ => printed,
                         }

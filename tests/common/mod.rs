@@ -95,3 +95,21 @@ pub fn forward_gradient(jvp: impl Fn(&[f64]) -> f64, n: usize) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Checks a function of one slice: `grad`'s value against `f` (1e-14), its gradient against
+/// central differences of `f` (1e-8) and against the forward mode's `jvp` along each unit
+/// vector (1e-12).
+#[track_caller]
+pub fn check_slice_function(
+    w: &[f64],
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64], &mut [f64]) -> f64,
+    jvp: impl Fn(&[f64], &[f64]) -> f64,
+) {
+    let mut g = vec![0.0; w.len()];
+    let v = grad(w, &mut g);
+    assert_close(v, f(w), 1e-14);
+    assert_all_close(&g, &numeric_slice_gradient(&f, w), 1e-8);
+    let fwd = forward_gradient(|dw| jvp(w, dw), w.len());
+    assert_all_close(&fwd, &g, 1e-12);
+}

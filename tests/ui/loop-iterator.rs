@@ -1,13 +1,20 @@
 use autodiff::differentiate;
 
 #[differentiate]
-fn reversed_pairs(w: &[f64]) -> f64 {
+fn unsupported_iterators(w: &[f64], v: &[f64]) -> f64 {
     let mut s = 0.0;
-    for (i, x) in w.iter().skip(1).enumerate() {
-        s += x * i as f64;
+    for x in w.iter().filter(|x| **x > 0.0) {
+        s += x;
+    }
+    for (a, b) in w.iter().zip(v).zip(w) {
+        s += a * b;
+    }
+    for x in w.iter().step_by(0) {
+        s += x;
     }
     for pair in w.windows(2) {
-        s += pair[1] - pair[0];
+        let copy = pair.to_vec();
+        s += copy[0];
     }
     s
 }

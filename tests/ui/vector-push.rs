@@ -11,4 +11,12 @@ fn pushy(x: f64, n: usize) -> f64 {
     }
     s
 }
+#[differentiate]
+fn pushed_from_a_slice(x: &[f64]) -> f64 {
+    let mut r = Vec::new();
+    for i in 0..x.len() {
+        r.push(x[i] * 2.0);
+    }
+    r.iter().sum()
+}
 fn main() {}

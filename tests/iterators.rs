@@ -1,0 +1,370 @@
+//! Iterator chains over arrays: `.skip()`, `.take()`, `.step_by()`, `.rev()` anywhere in the
+//! chain, `.zip()` of chains nested as Rust nests them, `.windows()`, `.chunks()`,
+//! `.chunks_exact()`, sub-slices `&xs[a..b]` as loop sources, and runs of an array bound by
+//! `let r = &xs[a..b];`. Each function is checked against central differences of itself (1e-8)
+//! and its forward mode (1e-12), on lengths where the adaptors cut the array unevenly; the values
+//! of the same functions written with index loops (`*_indexed`) check that the chains walk the
+//! elements Rust's iterators walk.
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+use autodiff::differentiate;
+use common::*;
+
+/// Seven values, away from any kink.
+const W: [f64; 7] = [0.3, -0.8, 1.1, 0.45, -0.2, 0.9, -1.3];
+
+fn ramp(n: usize) -> Vec<f64> {
+    (0..n).map(|i| (0.7 * i as f64 + 0.3).sin()).collect()
+}
+
+// ------------------------------------------------------------------ skip, take, step_by, rev
+
+#[differentiate]
+fn cut(x: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter().skip(k) {
+        s += v * v;
+    }
+    for &v in x.iter().take(k + 1) {
+        s = s * 0.5 + v.sin();
+    }
+    for (j, v) in x.iter().skip(1).step_by(k).enumerate() {
+        s += v.exp() * (j as f64 + 1.0);
+    }
+    let tail: f64 = x.iter().rev().take(k).map(|v| v.cos()).sum();
+    s + tail * s
+}
+
+fn cut_indexed(x: &[f64], k: usize) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in k..n {
+        s += x[i] * x[i];
+    }
+    for i in 0..(k + 1).min(n) {
+        s = s * 0.5 + x[i].sin();
+    }
+    let mut j = 0;
+    let mut i = 1;
+    while i < n {
+        s += x[i].exp() * (j as f64 + 1.0);
+        j += 1;
+        i += k;
+    }
+    let mut tail = 0.0;
+    for i in (n.saturating_sub(k)..n).rev() {
+        tail += x[i].cos();
+    }
+    s + tail * s
+}
+
+#[test]
+fn skip_take_step_and_rev() {
+    for k in [1, 2, 3, 9] {
+        assert_close(cut(&W, k), cut_indexed(&W, k), 1e-14);
+        check_slice_function(
+            &W,
+            |x| cut(x, k),
+            |x, g| cut_grad(x, g, k),
+            |x, dx| cut_jvp(x, dx, k).1,
+        );
+    }
+}
+
+/// `.rev()` before other adaptors reverses the positions they see.
+#[differentiate]
+fn reversed_then(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, &v) in x.iter().rev().enumerate() {
+        s = s * 0.9 + (i as f64 + 1.0) * v;
+    }
+    for v in x.iter().rev().skip(2).step_by(2) {
+        s *= 1.0 + 0.1 * v;
+    }
+    for (a, b) in x.iter().rev().zip(x.iter()) {
+        s += a * b.sin();
+    }
+    s
+}
+
+fn reversed_then_indexed(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    for i in 0..n {
+        s = s * 0.9 + (i as f64 + 1.0) * x[n - 1 - i];
+    }
+    let mut i = 2;
+    while i < n {
+        s *= 1.0 + 0.1 * x[n - 1 - i];
+        i += 2;
+    }
+    for i in 0..n {
+        s += x[n - 1 - i] * x[i].sin();
+    }
+    s
+}
+
+#[test]
+fn rev_before_other_adaptors() {
+    assert_close(reversed_then(&W), reversed_then_indexed(&W), 1e-14);
+    check_slice_function(&W, reversed_then, reversed_then_grad, |x, dx| {
+        reversed_then_jvp(x, dx).1
+    });
+}
+
+#[test]
+#[should_panic(expected = "`step_by`'s step must not be zero")]
+fn zero_step_panics_as_std_does() {
+    cut_grad(&W, &mut [0.0; 7], 0);
+}
+
+// ------------------------------------------------------------------ zip
+
+/// Zips nest as Rust nests them: `((a, b), c)` and `((i, a), b)`; a zip stops at the shorter.
+#[differentiate]
+fn nested_zips(a: &[f64], b: &[f64], #[constant] c: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for ((x, y), z) in a.iter().zip(b).zip(c) {
+        s += x * y * z;
+    }
+    for ((i, x), &y) in a.iter().enumerate().zip(b.iter().skip(1)) {
+        s += (i as f64) * x * y.tanh();
+    }
+    let dot: f64 = a.iter().zip(b.iter().rev()).map(|(p, q)| p * q).sum();
+    s + dot
+}
+
+#[test]
+fn zips_nest_and_stop_at_the_shorter() {
+    let b = ramp(5);
+    let c = [0.5, -1.5, 2.0, 0.25, 1.0, 3.0];
+    let want = {
+        let mut s = 0.0;
+        for i in 0..5 {
+            s += W[i] * b[i] * c[i];
+        }
+        for i in 0..4 {
+            s += i as f64 * W[i] * b[i + 1].tanh();
+        }
+        for i in 0..5 {
+            s += W[i] * b[4 - i];
+        }
+        s
+    };
+    assert_close(nested_zips(&W, &b, &c), want, 1e-14);
+    let mut db = vec![0.0; 5];
+    check_slice_function(
+        &W,
+        |a| nested_zips(a, &b, &c),
+        |a, g| nested_zips_grad(a, g, &b, &mut db.clone(), &c),
+        |a, da| nested_zips_jvp(a, da, &b, &[0.0; 5], &c).1,
+    );
+    check_slice_function(
+        &b,
+        |b| nested_zips(&W, b, &c),
+        |b, g| nested_zips_grad(&W, &mut [0.0; 7], b, g, &c),
+        |b, d| nested_zips_jvp(&W, &[0.0; 7], b, d, &c).1,
+    );
+    let mut da = [0.0; 7];
+    nested_zips_grad(&W, &mut da, &b, &mut db, &c);
+    // Past the shortest array nothing is read: a's last two entries only meet b through `rev`.
+    assert_eq!(da[6], 0.0);
+}
+
+// ------------------------------------------------------------------ windows and chunks
+
+/// A smoothness penalty and a 1-D convolution over windows, the kernel zipped with each window.
+#[differentiate]
+fn convolve(x: &[f64], kernel: &[f64]) -> f64 {
+    let mut rough = 0.0;
+    for w in x.windows(2) {
+        rough += (w[1] - w[0]).powi(2);
+    }
+    let mut s = 0.0;
+    for (i, w) in x.windows(kernel.len()).enumerate() {
+        let y: f64 = w.iter().zip(kernel).map(|(a, k)| a * k).sum();
+        s += y.tanh() * (1.0 + i as f64 * w.len() as f64);
+    }
+    s + 0.1 * rough
+}
+
+fn convolve_indexed(x: &[f64], kernel: &[f64]) -> f64 {
+    let mut rough = 0.0;
+    for i in 1..x.len() {
+        rough += (x[i] - x[i - 1]).powi(2);
+    }
+    let m = kernel.len();
+    let mut s = 0.0;
+    for i in 0..(x.len() + 1).saturating_sub(m) {
+        let mut y = 0.0;
+        for j in 0..m {
+            y += x[i + j] * kernel[j];
+        }
+        s += y.tanh() * (1.0 + (i * m) as f64);
+    }
+    s + 0.1 * rough
+}
+
+#[test]
+fn windows() {
+    let kernel = [0.25, -0.5, 0.75];
+    assert_close(convolve(&W, &kernel), convolve_indexed(&W, &kernel), 1e-14);
+    check_slice_function(
+        &W,
+        |x| convolve(x, &kernel),
+        |x, g| convolve_grad(x, g, &kernel, &mut [0.0; 3]),
+        |x, dx| convolve_jvp(x, dx, &kernel, &[0.0; 3]).1,
+    );
+    check_slice_function(
+        &kernel,
+        |k| convolve(&W, k),
+        |k, g| convolve_grad(&W, &mut [0.0; 7], k, g),
+        |k, dk| convolve_jvp(&W, &[0.0; 7], k, dk).1,
+    );
+    // A window longer than the slice: no window, as in Rust.
+    let long = [1.0; 9];
+    let mut g = [0.0; 2];
+    let v = convolve_grad(&W[..2], &mut g, &long, &mut [0.0; 9]);
+    assert_close(v, convolve_indexed(&W[..2], &long), 1e-14);
+}
+
+/// Weights of a layer as rows of one slice (`chunks`, the last row shorter), and as exact rows.
+#[differentiate]
+fn layer(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, row) in w.chunks(x.len()).enumerate() {
+        let z: f64 = row.iter().zip(x).map(|(a, b)| a * b).sum();
+        s += (i as f64 + 1.0) * z.sin() / row.len() as f64;
+    }
+    for pair in w.chunks_exact(2).rev() {
+        s = s * 0.5 + pair[0] * pair[1];
+    }
+    s
+}
+
+fn layer_indexed(w: &[f64], x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut s = 0.0;
+    let mut i = 0;
+    while i * n < w.len() {
+        let len = n.min(w.len() - i * n);
+        let mut z = 0.0;
+        for j in 0..len {
+            z += w[i * n + j] * x[j];
+        }
+        s += (i as f64 + 1.0) * z.sin() / len as f64;
+        i += 1;
+    }
+    for p in (0..w.len() / 2).rev() {
+        s = s * 0.5 + w[2 * p] * w[2 * p + 1];
+    }
+    s
+}
+
+#[test]
+fn chunks() {
+    let x = [0.5, -1.0, 2.0];
+    assert_close(layer(&W, &x), layer_indexed(&W, &x), 1e-14);
+    check_slice_function(
+        &W,
+        |w| layer(w, &x),
+        |w, g| layer_grad(w, g, &x),
+        |w, dw| layer_jvp(w, dw, &x).1,
+    );
+}
+
+// ------------------------------------------------------------------ sub-slices and views
+
+#[differentiate]
+fn squared_norm(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum()
+}
+
+/// Sub-slices as loop sources, a row bound by `let row = &w[..];` (indexed, measured, walked,
+/// sliced again, passed to a `#[differentiate]` function).
+#[differentiate]
+fn slices(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let n = x.len();
+    let diffs: f64 = w[1..]
+        .iter()
+        .zip(&w[..w.len() - 1])
+        .map(|(a, b)| (a - b).powi(2))
+        .sum();
+    let mut s = 0.0;
+    for &v in &w[2..=4] {
+        s += v.exp();
+    }
+    for i in 0..w.len() / n {
+        let row = &w[i * n..(i + 1) * n];
+        let mut z = 0.0;
+        for j in 0..row.len() {
+            z += row[j] * x[j];
+        }
+        let head = &row[..2];
+        s += z.tanh() + squared_norm(head).sqrt() + row.iter().map(|r| r.sin()).sum::<f64>();
+    }
+    s + diffs
+}
+
+fn slices_indexed(w: &[f64], x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut diffs = 0.0;
+    for i in 1..w.len() {
+        diffs += (w[i] - w[i - 1]).powi(2);
+    }
+    let mut s = 0.0;
+    for i in 2..=4 {
+        s += w[i].exp();
+    }
+    for i in 0..w.len() / n {
+        let mut z = 0.0;
+        let mut sines = 0.0;
+        for j in 0..n {
+            z += w[i * n + j] * x[j];
+            sines += w[i * n + j].sin();
+        }
+        let head = (w[i * n].powi(2) + w[i * n + 1].powi(2)).sqrt();
+        s += z.tanh() + head + sines;
+    }
+    s + diffs
+}
+
+#[test]
+fn sub_slices_and_rows() {
+    let x = [0.5, -1.0, 2.0];
+    assert_close(slices(&W, &x), slices_indexed(&W, &x), 1e-14);
+    check_slice_function(
+        &W,
+        |w| slices(w, &x),
+        |w, g| slices_grad(w, g, &x),
+        |w, dw| slices_jvp(w, dw, &x).1,
+    );
+}
+
+/// Views of a local array written in a loop, read in the next.
+#[differentiate]
+fn local_views(w: &[f64]) -> f64 {
+    let mut h = vec![0.0; w.len()];
+    for i in 0..w.len() {
+        h[i] = (w[i] * 1.5).tanh();
+    }
+    let mut s = 0.0;
+    for c in h.chunks(3) {
+        s += c.iter().sum::<f64>() * c[0];
+    }
+    let inner = &h[1..h.len() - 1];
+    for (a, b) in inner.iter().zip(inner.iter().skip(1)) {
+        s += a * b;
+    }
+    s
+}
+
+#[test]
+fn views_of_a_local_array() {
+    let w = ramp(8);
+    check_slice_function(&w, local_views, local_views_grad, |w, dw| {
+        local_views_jvp(w, dw).1
+    });
+}
