@@ -434,3 +434,26 @@ impl<T> OtherArg<T> for &Arg<T> {
         }
     }
 }
+
+/// Checks an index into a run of an array (a window, a chunk, `let r = &xs[a..b];`) as Rust
+/// checks an index into a slice of that length: the run is read in place, where the array's own
+/// bounds are wider.
+#[inline(always)]
+#[track_caller]
+pub fn check_index(index: usize, len: usize) {
+    if index >= len {
+        panic!("index out of bounds: the len is {len} but the index is {index}");
+    }
+}
+
+/// Checks the range of a sub-slice (`&xs[a..b]`, `&row[1..]`) as slicing does.
+#[inline(always)]
+#[track_caller]
+pub fn check_range(start: usize, end: usize, len: usize) {
+    if start > end {
+        panic!("slice index starts at {start} but ends at {end}");
+    }
+    if end > len {
+        panic!("range end index {end} out of range for slice of length {len}");
+    }
+}

@@ -368,3 +368,126 @@ fn views_of_a_local_array() {
         local_views_jvp(w, dw).1
     });
 }
+
+// ------------------------------------------------------------------ collect
+
+/// `.collect()` into a `Vec<f64>` (typed on the `let` or by a turbofish), after `.map()` or not,
+/// also under the name of the array it reads, and of a range mapped to floats.
+#[differentiate]
+fn softmax_loss(z: &[f64], #[constant] y: &[f64]) -> f64 {
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    let p = e.iter().map(|v| v / s).collect::<Vec<f64>>();
+    let ramp: Vec<f64> = (1..z.len()).map(|i| z[i] * i as f64).collect();
+    let z: Vec<f64> = z.iter().rev().skip(1).copied().collect();
+    let mut loss = 0.0;
+    for (pi, yi) in p.iter().zip(y) {
+        loss -= yi * pi.ln();
+    }
+    loss + z[0] * 0.1 + z.len() as f64 + ramp[ramp.len() - 1].powi(2)
+}
+
+fn softmax_loss_indexed(z: &[f64], y: &[f64]) -> f64 {
+    let n = z.len();
+    let mut m = f64::NEG_INFINITY;
+    for i in 0..n {
+        m = m.max(z[i]);
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += (z[i] - m).exp();
+    }
+    let mut loss = 0.0;
+    for i in 0..n {
+        loss -= y[i] * ((z[i] - m).exp() / s).ln();
+    }
+    loss + z[n - 2] * 0.1 + (n - 1) as f64 + (z[n - 1] * (n - 1) as f64).powi(2)
+}
+
+#[test]
+fn collected_vectors() {
+    let z = [0.3, -1.2, 0.8, 0.1, -0.4];
+    let y = [0.1, 0.2, 0.4, 0.2, 0.1];
+    assert_close(softmax_loss(&z, &y), softmax_loss_indexed(&z, &y), 1e-14);
+    check_slice_function(
+        &z,
+        |z| softmax_loss(z, &y),
+        |z, g| softmax_loss_grad(z, g, &y),
+        |z, dz| softmax_loss_jvp(z, dz, &y).1,
+    );
+}
+
+// ------------------------------------------------------------------ runs checked as slices
+
+/// A run is read in place, so its bounds are checked as the slice's would be.
+#[differentiate]
+fn past_a_run(x: &[f64], k: usize) -> f64 {
+    let row = &x[0..2];
+    let mut s = 0.0;
+    for j in 0..k {
+        s += row[j] * (j as f64 + 1.0);
+    }
+    s
+}
+
+#[differentiate]
+fn wider_than_a_run(x: &[f64], k: usize) -> f64 {
+    let row = &x[0..2];
+    let wide = &row[..k];
+    wide.iter().sum::<f64>()
+}
+
+#[test]
+fn runs_keep_the_bounds_of_their_slice() {
+    let mut g = [0.0; 7];
+    assert_close(past_a_run_grad(&W, &mut g, 2), W[0] + 2.0 * W[1], 1e-15);
+    assert_close(wider_than_a_run_grad(&W, &mut g, 2), W[0] + W[1], 1e-15);
+    let past = std::panic::catch_unwind(|| past_a_run_grad(&W, &mut [0.0; 7], 3));
+    let wide = std::panic::catch_unwind(|| wider_than_a_run_grad(&W, &mut [0.0; 7], 3));
+    assert!(past.is_err() && wide.is_err());
+    // As the function itself does.
+    assert!(std::panic::catch_unwind(|| past_a_run(&W, 3)).is_err());
+    assert!(std::panic::catch_unwind(|| wider_than_a_run(&W, 3)).is_err());
+}
+
+const KV: [f64; 4] = [0.5, -0.25, 1.0, 2.0];
+
+/// A sub-slice of a run passed to a callee, a sub-slice of a `const` as a source, and a run
+/// passed to a callee in a loop over elements left by `break`.
+#[differentiate]
+fn runs_to_callees(x: &[f64], #[constant] c: &[f64]) -> f64 {
+    let row = &x[1..4];
+    let mut s = squared_norm(&row[1..]) + KV[1..].iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
+    for (j, _) in c.iter().enumerate() {
+        let tail = &x[j..];
+        s += squared_norm(tail);
+        if s > 5.0 {
+            break;
+        }
+    }
+    s
+}
+
+#[test]
+fn runs_passed_to_callees() {
+    let x = [0.5, 1.0, -0.3, 0.8, 1.2];
+    let c = [1.0; 3];
+    let want = {
+        let mut s = 0.09 + 0.64 + (-0.25 * 0.5 + 1.0 * 1.0 + 2.0 * -0.3);
+        for j in 0..3 {
+            s += x[j..].iter().map(|v| v * v).sum::<f64>();
+            if s > 5.0 {
+                break;
+            }
+        }
+        s
+    };
+    assert_close(runs_to_callees(&x, &c), want, 1e-14);
+    check_slice_function(
+        &x,
+        |x| runs_to_callees(x, &c),
+        |x, g| runs_to_callees_grad(x, g, &c),
+        |x, dx| runs_to_callees_jvp(x, dx, &c).1,
+    );
+}

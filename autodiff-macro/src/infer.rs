@@ -649,10 +649,14 @@ fn method_hint(tokens: proc_macro2::TokenStream) -> Option<&'static str> {
                         "index the array instead (`w[0]`, `w[w.len() - 1]`, `w[i]`)"
                     }
                     "collect" => {
-                        "make the new array with `vec![0.0; n]` and assign its elements in a loop"
+                        "collect an array's chain in a `let` of its own (`let v: Vec<f64> = \
+                         w.iter().map(|x| ..).collect();`), or make the new array with \
+                         `vec![0.0; n]` and assign its elements in a loop"
                     }
                     "skip" | "take" | "windows" | "chunks" | "step_by" | "iter_mut" => {
-                        "walk an index range (`for i in 1..w.len()`) and index the arrays"
+                        "start the chain from an array of the function (`w.iter().skip(1)`, \
+                         `w.windows(2)`), or walk an index range (`for i in 1..w.len()`) and \
+                         index the arrays"
                     }
                     "max_by" | "min_by" | "reduce" | "max_by_key" | "min_by_key" => {
                         "use `.fold(f64::NEG_INFINITY, f64::max)` or a loop"

@@ -868,6 +868,7 @@ impl Lowering<'_> {
         };
         if let (Pat::Ident(pi), Some(init)) = (pat, &local.init) {
             if self.lower_view_let(pi, &init.expr, out)
+                || self.lower_collect_let(pi, written_ty.as_ref(), &init.expr, out)
                 || self.lower_array_copy_let(pi, written_ty.as_ref(), &init.expr, out)
                 || self.lower_array_literal_let(pi, written_ty.as_ref(), &init.expr, out)
             {
@@ -2249,6 +2250,18 @@ impl Lowering<'_> {
                     }
                 }
             }
+            // `&row[1..]` of a view `row` (passed to a callee): a view of it.
+            syn::Expr::Reference(r)
+                if r.mutability.is_none()
+                    && matches!(strip_parens(&r.expr), syn::Expr::Index(i)
+                        if self.view_of(&i.expr).is_some()
+                            && matches!(strip_parens(&i.index), syn::Expr::Range(_))) =>
+            {
+                match self.slice_view(expr, span, out) {
+                    Some(view) => self.view_value(view),
+                    None => self.opaque(expr),
+                }
+            }
             syn::Expr::Field(_) | syn::Expr::Reference(_) | syn::Expr::Macro(_) => {
                 self.opaque(expr)
             }
@@ -3181,8 +3194,9 @@ impl VisitMut for Renamer<'_, '_> {
         self.cx.errors.at(
             &c,
             "a closure is supported here only as a local that is called \
-             (`let f = |t: f64| t * t; f(x)`) or in `.map(..).sum()` and `.fold(..)`: write a \
-             loop, or a separate `#[differentiate]` function",
+             (`let f = |t: f64| t * t; f(x)`), in `.map(..).sum()` and `.fold(..)`, and in \
+             `let v: Vec<f64> = xs.iter().map(..).collect();`: write a loop, or a separate \
+             `#[differentiate]` function",
         );
     }
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {

@@ -1175,9 +1175,10 @@ impl Rev<'_> {
             }
             _ => None,
         };
-        // A plain range left early (`break`, `return`): the reverse sweep walks back the
-        // iterations that ran from the recorded count, `start..start + n` (or the end of a
-        // reversed range), so the index can be read there like any recomputable integer.
+        // A plain range (or the elements of arrays) left early (`break`, `return`): the reverse
+        // sweep walks back the iterations that ran from the recorded count, `start..start + n`
+        // (or the end of a reversed range), so the index can be read there like any
+        // recomputable integer.
         let counted_walk = match kind {
             LoopKind::For { range: Some(r), .. }
                 if range.is_none()
@@ -1188,6 +1189,12 @@ impl Rev<'_> {
                     .p
                     .expr(if r.reversed { &r.end } else { &r.start }, false);
                 Some((bound, r.reversed, r.inclusive))
+            }
+            // The elements of arrays are the range `0..len`.
+            LoopKind::Elements { .. }
+                if range.is_none() && (self.depth == 0 || self.loop_level() > 0) =>
+            {
+                Some((quote!(0), false, false))
             }
             _ => None,
         };
@@ -1362,7 +1369,10 @@ impl Rev<'_> {
                 if body_rev.is_some() || !restores.is_empty() {
                     let restore = self.record_after(&count, Kind::Usize, out);
                     let walk = match (&counted_walk, kind) {
-                        (Some((b, reversed, inclusive)), LoopKind::For { var, .. }) => {
+                        (
+                            Some((b, reversed, inclusive)),
+                            LoopKind::For { var, .. } | LoopKind::Elements { var, .. },
+                        ) => {
                             let id = &vars[*var].ident;
                             match (reversed, inclusive) {
                                 (false, _) => quote!(#id in ((#b)..(#b) + #count).rev()),

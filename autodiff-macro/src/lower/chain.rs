@@ -88,7 +88,9 @@ pub(super) fn needs_chain(cx: &Lowering, e: &syn::Expr) -> bool {
     match cur {
         syn::Expr::Index(i) => {
             return matches!(strip_parens(&i.index), syn::Expr::Range(_))
-                && (cx.local_of(&i.expr).is_some() || cx.view_of(&i.expr).is_some())
+                && (cx.local_of(&i.expr).is_some()
+                    || cx.view_of(&i.expr).is_some()
+                    || is_data(cx, &i.expr))
         }
         base if cx.view_of(base).is_some() || is_data(cx, base) => return true,
         base if cx.local_of(base).is_none() => return false,
@@ -254,6 +256,11 @@ impl Lowering<'_> {
         let Some(chain) = chain else {
             return Ok(None);
         };
+        Ok(Some(self.walk(chain, e, out).0))
+    }
+
+    /// The loop over a chain's positions, and the local holding its count.
+    fn walk(&mut self, chain: Chain, e: &syn::Expr, out: &mut Block) -> (Source, syn::Expr) {
         let count = self.chain_temp(&chain.count, e.span(), out);
         let position = Ident::new(&format!("__at{}", self.vars.len()), Span::mixed_site());
         let item = (chain.item)(&path(&position));
@@ -271,11 +278,110 @@ impl Lowering<'_> {
             },
             _ => unreachable!("opaque() returns an opaque expression"),
         };
-        Ok(Some(Source::Chain {
+        let source = Source::Chain {
             iter,
             range: range_model,
             walk: Rc::new(Walk { position, item }),
-        }))
+        };
+        (source, count)
+    }
+
+    /// `let v: Vec<f64> = xs.iter().map(|x| ..).collect();` (the type written on the `let` or
+    /// in a turbofish, any chain, with or without the `.map()`): a vector of the chain's length,
+    /// filled by a loop, as a person would write it. `false` if `init` is not such a collection.
+    pub(super) fn lower_collect_let(
+        &mut self,
+        pi: &syn::PatIdent,
+        written_ty: Option<&syn::Type>,
+        init: &syn::Expr,
+        out: &mut Block,
+    ) -> bool {
+        let syn::Expr::MethodCall(m) = strip_parens(init) else {
+            return false;
+        };
+        let float_vec = |t: &syn::Type| {
+            let t: syn::Type = t.clone();
+            quote!(#t).to_string().replace(' ', "") == "Vec<f64>"
+        };
+        let typed = written_ty.is_some_and(float_vec)
+            || m.turbofish
+                .as_ref()
+                .and_then(|t| t.args.first())
+                .is_some_and(|a| matches!(a, syn::GenericArgument::Type(t) if float_vec(t)));
+        if m.method != "collect" || !m.args.is_empty() || !typed {
+            return false;
+        }
+        let Some((source, closure)) = self.mapped_source(&m.receiver, &m.method) else {
+            return false;
+        };
+        let mut failed = false;
+        let chain = match strip_parens(source) {
+            // `(a..b).map(|i| ..)`: the integers of the range.
+            syn::Expr::Range(r) => match (&r.start, &r.end, &r.limits) {
+                (Some(start), Some(end), syn::RangeLimits::HalfOpen(_)) => {
+                    let start = self.chain_temp(start, start.span(), out);
+                    let first = start.clone();
+                    let s = operand(&start);
+                    Some(Chain {
+                        count: syn::parse_quote!((#end).saturating_sub(#s)),
+                        item: Rc::new(move |t| Item::Int(plus(&first, t))),
+                        reversed: false,
+                    })
+                }
+                _ => None,
+            },
+            source => self.chain(source, out, &mut failed),
+        };
+        let Some(chain) = chain.filter(|_| !failed) else {
+            return false;
+        };
+        let chain = chain.forwards(self, out);
+        let (source, count) = self.walk(chain, init, out);
+        // The vector, declared like `let mut v = vec![0.0; n];`.
+        let ident = &pi.ident;
+        let declared: syn::Stmt = syn::parse_quote!(let mut #ident = vec![0.0; #count];);
+        let syn::Stmt::Local(local) = &declared else {
+            unreachable!("a `let` parses as a local")
+        };
+        self.lower_local(local, out);
+        let Some(vector) = self.local_of(&path(ident)) else {
+            return true;
+        };
+        // Out of scope until filled: the chain and closure read the names as they were
+        // (`let x: Vec<f64> = x.iter().map(..).collect();`).
+        let scope = self.scopes.last_mut().expect("a scope");
+        let binding = scope.pop();
+        let span = init.span();
+        let pat: Pat = match &closure {
+            Some(c) => c.inputs[0].clone(),
+            None => syn::parse_quote!(__element),
+        };
+        let stmt = self.in_scope(|cx| {
+            let (position, mut body) = cx.bind_iteration(&source, &pat)?;
+            let value = match &closure {
+                Some(c) => cx.lower_expr(&c.body, &mut body),
+                None => cx.lower_expr(&syn::parse_quote!(__element), &mut body),
+            };
+            body.push(Stmt::Store {
+                var: vector,
+                index: vec![Expr {
+                    kind: ExprKind::Var(position),
+                    span,
+                    end: span,
+                }],
+                op: None,
+                value,
+                span,
+            });
+            Some(Stmt::Loop {
+                kind: source.kind(position),
+                body,
+                label: None,
+            })
+        });
+        out.extend(stmt);
+        self.scopes.last_mut().expect("a scope").extend(binding);
+        true
     }
 
     /// Reads a chain; `failed` is set after an error at one of its parts.
@@ -321,34 +427,67 @@ impl Lowering<'_> {
                 let syn::Expr::Range(r) = strip_parens(&i.index) else {
                     return None;
                 };
-                let (array, base_start, base_len) = match self.view_of(&i.expr) {
-                    Some(v) => (
-                        v.array,
-                        path(&self.vars[v.start].ident.clone()),
-                        path(&self.vars[v.len].ident.clone()),
-                    ),
-                    None => {
-                        let array = self.local_of(&i.expr)?;
-                        let base = &i.expr;
-                        (array, syn::parse_quote!(0), syn::parse_quote!(#base.len()))
-                    }
-                };
+                // The array (`None` for data: a const, a field), where the slice starts in it,
+                // and its length.
+                let (array, base_start, base_len): (Option<VarId>, syn::Expr, syn::Expr) =
+                    match self.view_of(&i.expr) {
+                        Some(v) => (
+                            Some(v.array),
+                            path(&self.vars[v.start].ident.clone()),
+                            path(&self.vars[v.len].ident.clone()),
+                        ),
+                        None if is_data(self, &i.expr) => {
+                            let base = &i.expr;
+                            (None, syn::parse_quote!(0), syn::parse_quote!(#base.len()))
+                        }
+                        None => {
+                            let array = self.local_of(&i.expr)?;
+                            let base = &i.expr;
+                            (
+                                Some(array),
+                                syn::parse_quote!(0),
+                                syn::parse_quote!(#base.len()),
+                            )
+                        }
+                    };
+                let base_len = self.chain_temp(&base_len, i.expr.span(), out);
                 let start = match &r.start {
                     Some(s) => self.chain_temp(s, s.span(), out),
                     None => syn::parse_quote!(0),
                 };
                 let end = match (&r.end, &r.limits) {
-                    (Some(end), syn::RangeLimits::HalfOpen(_)) => end.as_ref().clone(),
-                    (Some(end), syn::RangeLimits::Closed(_)) => syn::parse_quote!(#end + 1),
-                    (None, _) => base_len,
+                    (Some(end), syn::RangeLimits::HalfOpen(_)) => {
+                        self.chain_temp(end, end.span(), out)
+                    }
+                    (Some(end), syn::RangeLimits::Closed(_)) => {
+                        self.chain_temp(&syn::parse_quote!(#end + 1), end.span(), out)
+                    }
+                    (None, _) => base_len.clone(),
                 };
+                // In place, the slice is not taken: its bounds are checked as slicing would.
+                out.push(Stmt::Passive(quote!(
+                    ::autodiff::__private::check_range(#start, #end, #base_len);
+                )));
                 let len: syn::Expr = if is_zero(&start) {
                     end
                 } else {
                     let s = operand(&start);
                     syn::parse_quote!(#end - #s)
                 };
-                Some(self.view_chain(array, plus(&base_start, &start), len))
+                match array {
+                    Some(array) => Some(self.view_chain(array, plus(&base_start, &start), len)),
+                    None => {
+                        let base = (*i.expr).clone();
+                        Some(Chain {
+                            count: len,
+                            item: Rc::new(move |t| Item::Data {
+                                base: base.clone(),
+                                index: plus(&start, t),
+                            }),
+                            reversed: false,
+                        })
+                    }
+                }
             }
             syn::Expr::MethodCall(m) => self.adaptor(m, out, failed),
             _ => None,
@@ -665,18 +804,29 @@ impl Lowering<'_> {
         {
             return false;
         }
+        let Some(view) = self.slice_view(init, pi.ident.span(), out) else {
+            return false;
+        };
+        self.bind_view(&pi.ident, view.array, view.start, view.len);
+        true
+    }
+
+    /// The view of `&xs[a..b]` (an array of the function, or a view), its start and length in
+    /// locals; `None` if `e` is not such a slice.
+    pub(super) fn slice_view(
+        &mut self,
+        e: &syn::Expr,
+        span: Span,
+        out: &mut Block,
+    ) -> Option<View> {
         let mut failed = false;
-        let Some(chain) = self.chain(init, out, &mut failed) else {
-            return false;
-        };
+        let chain = self.chain(e, out, &mut failed)?;
         let Item::Elem { array, index } = (chain.item)(&syn::parse_quote!(0)) else {
-            return false;
+            return None;
         };
-        let span = pi.ident.span();
         let start = self.view_part("start", &index, span, out);
         let len = self.view_part("len", &chain.count, span, out);
-        self.bind_view(&pi.ident, array, start, len);
-        true
+        Some(View { array, start, len })
     }
 
     /// `r[j]` of a view `r`: the element `xs[start + j]`.
@@ -687,6 +837,13 @@ impl Lowering<'_> {
         out: &mut Block,
     ) -> ExprKind {
         let span = index.span();
+        // Read in place, where the array's own bounds are wider: checked against the run's.
+        if let ExprKind::Opaque { tokens, .. } = self.opaque(index) {
+            let len = &self.vars[view.len].ident;
+            out.push(Stmt::Passive(quote!(
+                ::autodiff::__private::check_index(#tokens, #len);
+            )));
+        }
         let j = self.lower_expr(index, out);
         ExprKind::Index {
             var: view.array,
