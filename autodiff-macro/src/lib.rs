@@ -21,6 +21,7 @@ mod model;
 mod print;
 mod reverse;
 mod rules;
+mod slices;
 mod storage;
 
 use proc_macro::TokenStream;
@@ -67,7 +68,7 @@ fn expand(args: proc_macro2::TokenStream, mut item: syn::ItemFn) -> proc_macro2:
         return quote!(#item #errs #stubs);
     }
     fuse::fuse(&mut model);
-    let pullback = reverse::pullback_fn(&model);
+    let pullback = slices::hoist(reverse::pullback_fn(&model));
     let api = api::api_fns(&model);
     quote! {
         // The function is the source of its siblings: using only `f_grad` is using `f`.
