@@ -2519,33 +2519,43 @@ impl Lowering<'_> {
             }),
         });
         let op = if sum { BinOp::Add } else { BinOp::Mul };
-        let pat: Pat = match &closure {
+        let span = m.span();
+        let stmt = self.mapped_loop(&source, closure.as_ref(), |_, value| Stmt::Assign {
+            var: acc,
+            op: Some(op),
+            value,
+            span,
+        });
+        out.extend(stmt);
+        ExprKind::Var(acc)
+    }
+
+    /// The loop of a reduction or a collection: each item of `source`, bound to the parameter
+    /// of `.map()`'s closure and mapped by it (or taken as it is), given to `step` with the
+    /// loop's variable for the statement that uses it.
+    fn mapped_loop(
+        &mut self,
+        source: &Source,
+        closure: Option<&syn::ExprClosure>,
+        step: impl FnOnce(VarId, Expr) -> Stmt,
+    ) -> Option<Stmt> {
+        let pat: Pat = match closure {
             Some(c) => c.inputs[0].clone(),
             None => syn::parse_quote!(__element),
         };
-        let stmt = self.in_scope(|cx| {
-            let (var, mut body) = cx.bind_iteration(&source, &pat)?;
-            let value = match &closure {
+        self.in_scope(|cx| {
+            let (var, mut body) = cx.bind_iteration(source, &pat)?;
+            let value = match closure {
                 Some(c) => cx.lower_expr(&c.body, &mut body),
-                None => {
-                    let id: syn::Expr = syn::parse_quote!(__element);
-                    cx.lower_expr(&id, &mut body)
-                }
+                None => cx.lower_expr(&syn::parse_quote!(__element), &mut body),
             };
-            body.push(Stmt::Assign {
-                var: acc,
-                op: Some(op),
-                value,
-                span: m.span(),
-            });
+            body.push(step(var, value));
             Some(Stmt::Loop {
                 kind: source.kind(var),
                 body,
                 label: None,
             })
-        });
-        out.extend(stmt);
-        ExprKind::Var(acc)
+        })
     }
 
     /// `xs.iter().fold(init, |acc, x| ...)`, also after `.map(|x| ...)`, and with a function of

@@ -202,7 +202,13 @@ impl Lowering<'_> {
         {
             return value.clone();
         }
-        let ident = Ident::new(&format!("__chain{}", self.vars.len()), Span::mixed_site());
+        let var = self.int_local("chain", value, span, out);
+        path(&self.vars[var].ident.clone())
+    }
+
+    /// `let __<what><n>: usize = value;`, in scope from here.
+    fn int_local(&mut self, what: &str, value: &syn::Expr, span: Span, out: &mut Block) -> VarId {
+        let ident = Ident::new(&format!("__{what}{}", self.vars.len()), Span::mixed_site());
         let init = self.lower_expr(value, out);
         let var = self.new_var(
             &ident,
@@ -217,7 +223,7 @@ impl Lowering<'_> {
             init: Some(init),
         });
         self.bind(var);
-        path(&ident)
+        var
     }
 
     /// Panics, as the standard adaptor does, for a zero step or size (`k` is a local or a
@@ -352,32 +358,16 @@ impl Lowering<'_> {
         let scope = self.scopes.last_mut().expect("a scope");
         let binding = scope.pop();
         let span = init.span();
-        let pat: Pat = match &closure {
-            Some(c) => c.inputs[0].clone(),
-            None => syn::parse_quote!(__element),
-        };
-        let stmt = self.in_scope(|cx| {
-            let (position, mut body) = cx.bind_iteration(&source, &pat)?;
-            let value = match &closure {
-                Some(c) => cx.lower_expr(&c.body, &mut body),
-                None => cx.lower_expr(&syn::parse_quote!(__element), &mut body),
-            };
-            body.push(Stmt::Store {
-                var: vector,
-                index: vec![Expr {
-                    kind: ExprKind::Var(position),
-                    span,
-                    end: span,
-                }],
-                op: None,
-                value,
+        let stmt = self.mapped_loop(&source, closure.as_ref(), |position, value| Stmt::Store {
+            var: vector,
+            index: vec![Expr {
+                kind: ExprKind::Var(position),
                 span,
-            });
-            Some(Stmt::Loop {
-                kind: source.kind(position),
-                body,
-                label: None,
-            })
+                end: span,
+            }],
+            op: None,
+            value,
+            span,
         });
         out.extend(stmt);
         self.scopes.last_mut().expect("a scope").extend(binding);
@@ -733,8 +723,8 @@ impl Lowering<'_> {
                         });
                     }
                     Item::View { array, start, len } => {
-                        let start = self.view_part("start", start, span, body);
-                        let len = self.view_part("len", len, span, body);
+                        let start = self.int_local("view_start", start, span, body);
+                        let len = self.int_local("view_len", len, span, body);
                         self.bind_view(&pi.ident, *array, start, len);
                     }
                     Item::Tuple(_) => unreachable!("matched above"),
@@ -749,29 +739,6 @@ impl Lowering<'_> {
                 false
             }
         }
-    }
-
-    /// An integer local holding the start or length of a view.
-    fn view_part(&mut self, what: &str, value: &syn::Expr, span: Span, body: &mut Block) -> VarId {
-        let ident = Ident::new(
-            &format!("__view{}_{what}", self.vars.len()),
-            Span::mixed_site(),
-        );
-        let init = self.lower_expr(value, body);
-        let var = self.new_var(
-            &ident,
-            Ty::Int,
-            Some(syn::parse_quote!(usize)),
-            false,
-            VarKind::Temp,
-        );
-        self.vars[var].span = span;
-        body.push(Stmt::Let {
-            var,
-            init: Some(init),
-        });
-        self.bind(var);
-        var
     }
 
     fn bind_view(&mut self, name: &Ident, array: VarId, start: VarId, len: VarId) {
@@ -824,8 +791,8 @@ impl Lowering<'_> {
         let Item::Elem { array, index } = (chain.item)(&syn::parse_quote!(0)) else {
             return None;
         };
-        let start = self.view_part("start", &index, span, out);
-        let len = self.view_part("len", &chain.count, span, out);
+        let start = self.int_local("view_start", &index, span, out);
+        let len = self.int_local("view_len", &chain.count, span, out);
         Some(View { array, start, len })
     }
 
