@@ -1336,3 +1336,96 @@ fn const_parameters_given_by_the_caller() {
     let h = splat_hessian::<3>(1.0, 2.0);
     assert_all_close(&[h[0][0], h[0][1], h[1][1]], &[24.0, 24.0, 6.0], 1e-13);
 }
+
+// ------------------------------------------------------------------ slicing before loops
+
+mod tables {
+    pub const K: [f64; 4] = [0.5, -1.0, 2.0, 0.25];
+}
+
+/// Loops the slicing pass (`slices.rs`) must leave alone or slice correctly: arrays whose names
+/// differ by the generated prefixes (`adj_w`, `__w`), an index read inside the index of a `const`
+/// path, a mutable copy of the index that moves on, and a base read through a `Cell` the body
+/// changes.
+#[differentiate]
+#[allow(non_snake_case)]
+fn slice_traps(
+    w: &[f64],
+    #[constant] adj_w: &[f64],
+    #[constant] __w: &[f64],
+    #[constant] idx: &[usize],
+) -> f64 {
+    let n = idx.len() - 1;
+    let mut s = 0.0;
+    for j in 0..n {
+        s += (w[j] * adj_w[j]).sin() + __w[j] * w[j] * w[j];
+    }
+    for j in 0..n {
+        s += w[j] * tables::K[idx[j]] + w[j] * idx[1 + j] as f64;
+    }
+    for i in 0..n {
+        let mut k = i;
+        s += w[k] * w[k];
+        k += 1;
+        s += 0.5 * w[k];
+    }
+    s
+}
+
+fn slice_traps_plain(w: &[f64], adj_w: &[f64], under_w: &[f64], idx: &[usize]) -> f64 {
+    let n = idx.len() - 1;
+    let mut s = 0.0;
+    for j in 0..n {
+        s += (w[j] * adj_w[j]).sin() + under_w[j] * w[j] * w[j];
+        s += w[j] * tables::K[idx[j]] + w[j] * idx[1 + j] as f64;
+        s += w[j] * w[j] + 0.5 * w[j + 1];
+    }
+    s
+}
+
+struct Cursor {
+    at: std::cell::Cell<usize>,
+}
+
+impl Cursor {
+    /// The base of the index moves with a `Cell` the body sets: the reverse sweep must not read
+    /// it again.
+    #[differentiate]
+    fn walk(&self, w: &[f64], n: usize) -> f64 {
+        let mut s = 0.0;
+        for j in 0..n {
+            s += w[self.at.get() + j] * w[self.at.get() + j];
+            self.at.set(self.at.get() + 1);
+        }
+        s
+    }
+}
+
+#[test]
+fn slicing_keeps_values_names_and_moving_bases() {
+    let w = [0.3, -0.8, 1.1, 0.45, -0.2];
+    let (adj_w, under_w, idx) = ([0.7, 1.3, -0.4, 2.0], [1.5, -0.5, 0.25, 1.0], [2, 0, 3, 1]);
+    assert_close(
+        slice_traps(&w, &adj_w, &under_w, &idx),
+        slice_traps_plain(&w, &adj_w, &under_w, &idx),
+        1e-14,
+    );
+    check_slice_function(
+        &w,
+        |w| slice_traps_plain(w, &adj_w, &under_w, &idx),
+        |w, g| slice_traps_grad(w, g, &adj_w, &under_w, &idx),
+        |w, dw| slice_traps_jvp(w, dw, &adj_w, &under_w, &idx).1,
+    );
+    // Each call moves the cursor by n: a fresh one for each evaluation.
+    let walk = |w: &[f64]| Cursor { at: 0.into() }.walk(w, 3);
+    check_slice_function(
+        &w,
+        walk,
+        |w, g| Cursor { at: 0.into() }.walk_grad(w, g, 3),
+        |w, dw| Cursor { at: 0.into() }.walk_jvp(w, dw, 3).1,
+    );
+    // The cursor and `j` both move: elements 1 and 3.
+    let mut g = [0.0; 5];
+    Cursor { at: 1.into() }.walk_grad(&w, &mut g, 2);
+    assert_all_close(&g, &[0.0, 2.0 * w[1], 0.0, 2.0 * w[3], 0.0], 1e-15);
+}

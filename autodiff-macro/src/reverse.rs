@@ -101,9 +101,18 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         refill_at: HashMap::new(),
         pending_refills: HashMap::new(),
     };
+    // A parameter the function changes through a call (`self.count.set(k + 1)`, a `Cell` of
+    // a `&` parameter) may read differently in the reverse sweep: what depends on it is
+    // recorded, not computed again.
+    let changed: HashSet<VarId> = f
+        .effect_calls
+        .iter()
+        .filter(|c| c.mac.is_none())
+        .flat_map(|c| c.refs.iter().copied())
+        .collect();
     for p in &f.params {
         rev.var_level.insert(p.var, 0);
-        if !f.vars[p.var].mutable {
+        if !f.vars[p.var].mutable && !changed.contains(&p.var) {
             rev.recomputable.insert(p.var);
         }
     }

@@ -9,15 +9,17 @@
 //! ```text
 //! let __hi = b;
 //! if a < __hi {
-//!     let __xs_slice = &mut xs[base..][..__hi];
-//!     for j in a..__hi { .. __xs_slice[j] .. }
+//!     let __slice1 = &mut xs[base..][..__hi];
+//!     for j in a..__hi { .. __slice1[j] .. }
 //! }
 //! ```
 //!
 //! as a person tuning it by hand would write: the compiler then knows `j < xs.len()`. The slice is
 //! in bounds exactly when the loop's last access is (the body makes it on every iteration), so
-//! no new panic can appear, and an empty loop takes no slice. The pass runs on the generated
-//! pullback after it is printed.
+//! no new panic can appear, and an empty loop takes no slice, unless the index arithmetic
+//! overflows (`xs[n - 1 + j]` with `n = 0`: wrapped in a release build, where the slice's start
+//! is then out of range; a debug build panics at the subtraction either way). The pass runs on
+//! the generated pullback after it is printed.
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -31,14 +33,15 @@ use syn::{Expr, Ident};
 pub fn hoist(tokens: TokenStream) -> TokenStream {
     match syn::parse2::<syn::Item>(tokens.clone()) {
         Ok(mut item) => {
-            Loops.visit_item_mut(&mut item);
+            Loops(0).visit_item_mut(&mut item);
             item.into_token_stream()
         }
         Err(_) => tokens,
     }
 }
 
-struct Loops;
+/// The pass, with the number of slices taken so far (each slice gets a name of its own).
+struct Loops(usize);
 
 impl VisitMut for Loops {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
@@ -46,7 +49,7 @@ impl VisitMut for Loops {
         // slicing itself, which keeps the outer one from slicing it too.
         syn::visit_mut::visit_expr_mut(self, e);
         if let Expr::ForLoop(f) = e {
-            if let Some(rewritten) = slice_loop(f) {
+            if let Some(rewritten) = slice_loop(f, &mut self.0) {
                 *e = rewritten;
             }
         }
@@ -83,13 +86,14 @@ struct Uses {
     unconditional: bool,
 }
 
-fn slice_loop(f: &mut syn::ExprForLoop) -> Option<Expr> {
+fn slice_loop(f: &mut syn::ExprForLoop, taken: &mut usize) -> Option<Expr> {
     let syn::Pat::Ident(pi) = &*f.pat else {
         return None;
     };
     let var = pi.ident.to_string();
     // `let j_2 = j;` at the top of the body (fused loops rename their index): the same index.
     let mut vars = vec![var.clone()];
+    let lets = let_names(&f.body);
     for stmt in &f.body.stmts {
         if let syn::Stmt::Local(syn::Local {
             pat: syn::Pat::Ident(alias),
@@ -97,8 +101,13 @@ fn slice_loop(f: &mut syn::ExprForLoop) -> Option<Expr> {
             ..
         }) = stmt
         {
-            if matches!(&*init.expr, Expr::Path(p) if vars.iter().any(|v| p.path.is_ident(v))) {
-                vars.push(alias.ident.to_string());
+            let name = alias.ident.to_string();
+            // Only an alias that cannot change (`let mut k = j; k += 1;` is another index).
+            if alias.mutability.is_none()
+                && lets.iter().filter(|n| **n == name).count() == 1
+                && matches!(&*init.expr, Expr::Path(p) if vars.iter().any(|v| p.path.is_ident(v)))
+            {
+                vars.push(name);
             }
         }
     }
@@ -128,6 +137,9 @@ fn slice_loop(f: &mut syn::ExprForLoop) -> Option<Expr> {
             continue;
         }
         if let Some(b) = &u.base_expr {
+            if !plain(b) {
+                continue;
+            }
             let base_idents = idents(&b.to_token_stream());
             if base_idents
                 .iter()
@@ -141,10 +153,12 @@ fn slice_loop(f: &mut syn::ExprForLoop) -> Option<Expr> {
             (Some(_), Some(b)) => quote!(&#mutability #ident[#b..][..#hi]),
             _ => quote!(&#mutability #ident[..#hi]),
         };
-        // A name of its own (a `const` cannot be shadowed by a `let`).
-        let slice = slice_name(name);
+        // A name of its own, hygienic: never the name of another array, nor a `let` that would
+        // shadow a `const`.
+        *taken += 1;
+        let slice = Ident::new(&format!("__slice{taken}"), proc_macro2::Span::mixed_site());
         slices.push(quote!(let #slice = #sliced;));
-        names.push(name.clone());
+        names.push((name.clone(), slice));
     }
     if slices.is_empty() {
         return None;
@@ -172,6 +186,39 @@ fn set_end(e: &mut Expr, hi: &Ident) {
         Expr::MethodCall(m) => set_end(&mut m.receiver, hi),
         Expr::Range(r) => r.end = Some(Box::new(syn::parse_quote!(#hi))),
         _ => {}
+    }
+}
+
+/// The names every `let` (and every nested loop's pattern) of a block binds.
+fn let_names(b: &syn::Block) -> Vec<String> {
+    struct Lets(Vec<String>);
+    impl Visit<'_> for Lets {
+        fn visit_local(&mut self, l: &syn::Local) {
+            self.0.extend(idents(&l.pat.to_token_stream()));
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_for_loop(&mut self, f: &syn::ExprForLoop) {
+            self.0.extend(idents(&f.pat.to_token_stream()));
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+    }
+    let mut lets = Lets(Vec::new());
+    lets.visit_block(b);
+    lets.0
+}
+
+/// Whether a base is plain arithmetic on names (and `.len()`): nothing in it can change or read
+/// state that the loop's body changes (`self.c.get()`, `it.next()`).
+fn plain(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) | Expr::Lit(_) => true,
+        Expr::Paren(p) => plain(&p.expr),
+        Expr::Binary(b) => plain(&b.left) && plain(&b.right),
+        Expr::Unary(u) => plain(&u.expr),
+        Expr::Cast(c) => plain(&c.expr),
+        Expr::Field(f) => plain(&f.base),
+        Expr::MethodCall(m) => m.method == "len" && m.args.is_empty() && plain(&m.receiver),
+        _ => false,
     }
 }
 
@@ -257,6 +304,8 @@ impl Scan<'_> {
             return;
         };
         let Some(ident) = p.path.get_ident().cloned() else {
+            // `consts::K[idx[j]]`: not an array of the loop's, but its index is read.
+            self.visit_expr(&ix.index);
             return;
         };
         let name = ident.to_string();
@@ -361,11 +410,9 @@ impl<'ast> Visit<'ast> for Scan<'_> {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        // A method may change its receiver (`v.push(x)`).
-        if let Expr::Path(p) = &*m.receiver {
-            if let Some(i) = p.path.get_ident() {
-                self.assigned.insert(i.to_string());
-            }
+        // A method may change its receiver (`v.push(x)`, `self.c.set(k)`).
+        for i in idents(&m.receiver.to_token_stream()) {
+            self.assigned.insert(i);
         }
         syn::visit::visit_expr_method_call(self, m);
     }
@@ -427,34 +474,24 @@ impl<'ast> Visit<'ast> for Scan<'_> {
     }
 }
 
-fn slice_name(array: &str) -> Ident {
-    Ident::new(
-        &format!(
-            "__{}_slice",
-            array.trim_start_matches("r#").trim_start_matches("__")
-        ),
-        proc_macro2::Span::mixed_site(),
-    )
-}
-
-/// `xs[base + j]` → `__xs_slice[j]` for the sliced arrays.
+/// `xs[base + j]` → `__slice1[j]` for the sliced arrays.
 struct Rebase<'a> {
     vars: &'a [String],
-    names: &'a [String],
+    /// Each sliced array and its slice.
+    names: &'a [(String, Ident)],
 }
 
 impl VisitMut for Rebase<'_> {
     fn visit_expr_index_mut(&mut self, ix: &mut syn::ExprIndex) {
         if let Expr::Path(p) = &*ix.expr {
             if let Some(name) = p.path.get_ident().map(|i| i.to_string()) {
-                if self.names.contains(&name) {
+                if let Some((_, slice)) = self.names.iter().find(|(n, _)| *n == name) {
                     if let Some(Some(_)) = base_of(&ix.index, self.vars) {
                         // The index's own token, for its hygiene.
                         if let Some(j) = index_var(&ix.index) {
                             *ix.index = syn::parse_quote!(#j);
                         }
                     }
-                    let slice = slice_name(&name);
                     *ix.expr = syn::parse_quote!(#slice);
                     return;
                 }
