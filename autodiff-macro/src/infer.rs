@@ -548,9 +548,10 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
                 e.span,
                 e.end,
                 format!(
-                    "`{}` is a single `f64` to `#[differentiate]`, so it cannot be indexed: the \
-                     result of a called function that returns `[f64; N]` or a tuple cannot be \
-                     used yet; call one function per output",
+                    "`{}` is taken for a single `f64` (the result of a call or a closure, as far \
+                     as `#[differentiate]` can see), so it cannot be indexed: a result of type \
+                     `[f64; N]` cannot be indexed yet; return a tuple and write `let (a, b) = \
+                     g(..);`, or call one function per output",
                     vars[*var].user_name
                 ),
             );
