@@ -670,65 +670,42 @@ impl Lowering<'_> {
             }
             (_, Pat::Ident(pi)) if pi.subpat.is_none() && pi.by_ref.is_none() => {
                 let span = pi.ident.span();
-                match item {
+                // The value bound, and its type as far as it is known here.
+                let (value, ty) = match item {
                     Item::Elem { array, index } => {
                         let index = self.lower_expr(index, body);
-                        let elem = Expr {
-                            kind: ExprKind::Index {
-                                var: *array,
-                                index: vec![index],
-                            },
-                            span,
-                            end: span,
+                        let kind = ExprKind::Index {
+                            var: *array,
+                            index: vec![index],
                         };
-                        let var = self.declare(
-                            &pi.ident,
+                        (
+                            Expr {
+                                kind,
+                                span,
+                                end: span,
+                            },
                             Ty::Unknown,
-                            None,
-                            pi.mutability.is_some(),
-                            VarKind::Local,
-                        );
-                        body.push(Stmt::Let {
-                            var,
-                            init: Some(elem),
-                        });
+                        )
                     }
                     Item::Data { base, index } => {
                         let read: syn::Expr = syn::parse_quote!(#base[#index]);
-                        let value = self.lower_expr(&read, body);
-                        let var = self.declare(
-                            &pi.ident,
-                            Ty::Unknown,
-                            None,
-                            pi.mutability.is_some(),
-                            VarKind::Local,
-                        );
-                        body.push(Stmt::Let {
-                            var,
-                            init: Some(value),
-                        });
+                        (self.lower_expr(&read, body), Ty::Unknown)
                     }
-                    Item::Int(value) => {
-                        let value = self.lower_expr(value, body);
-                        let var = self.declare(
-                            &pi.ident,
-                            Ty::Int,
-                            None,
-                            pi.mutability.is_some(),
-                            VarKind::Local,
-                        );
-                        body.push(Stmt::Let {
-                            var,
-                            init: Some(value),
-                        });
-                    }
+                    Item::Int(value) => (self.lower_expr(value, body), Ty::Int),
                     Item::View { array, start, len } => {
                         let start = self.int_local("view_start", start, span, body);
                         let len = self.int_local("view_len", len, span, body);
                         self.bind_view(&pi.ident, *array, start, len);
+                        return true;
                     }
                     Item::Tuple(_) => unreachable!("matched above"),
-                }
+                };
+                let mutable = pi.mutability.is_some();
+                let var = self.declare(&pi.ident, ty, None, mutable, VarKind::Local);
+                body.push(Stmt::Let {
+                    var,
+                    init: Some(value),
+                });
                 true
             }
             (_, other) => {
