@@ -305,10 +305,8 @@ impl Lowering<'_> {
         let syn::Expr::MethodCall(m) = strip_parens(init) else {
             return false;
         };
-        let float_vec = |t: &syn::Type| {
-            let t: syn::Type = t.clone();
-            quote!(#t).to_string().replace(' ', "") == "Vec<f64>"
-        };
+        let float_vec =
+            |t: &syn::Type| super::is_vec(t) && super::classify_type(t) == Ty::FloatArray(1);
         let typed = written_ty.is_some_and(float_vec)
             || m.turbofish
                 .as_ref()
