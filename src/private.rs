@@ -457,3 +457,30 @@ pub fn check_range(start: usize, end: usize, len: usize) {
         panic!("range end index {end} out of range for slice of length {len}");
     }
 }
+
+/// `dst += src`, element by element: the adjoint an array received through its second
+/// buffer in a call it was passed to twice (`dot(&v, &v)`).
+pub fn add_from<T: AddFrom>(dst: &mut [T], src: &[T]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.add_from(s);
+    }
+}
+
+/// An element of an adjoint buffer: a float, or a row of them.
+pub trait AddFrom {
+    fn add_from(&mut self, other: &Self);
+}
+
+impl AddFrom for f64 {
+    fn add_from(&mut self, other: &f64) {
+        *self += *other;
+    }
+}
+
+impl<const N: usize> AddFrom for [f64; N] {
+    fn add_from(&mut self, other: &[f64; N]) {
+        for (d, s) in self.iter_mut().zip(other) {
+            *d += *s;
+        }
+    }
+}

@@ -55,7 +55,26 @@ fn siblings(f: &Function) -> Vec<Generated> {
         _ => {}
     }
     out.push(jvp(f));
+    if let RetShape::Array(n) = f.ret {
+        out.push(zeros(f, n));
+    }
     out
+}
+
+/// `__f_zeros() -> [f64; M]` for a function returning `[f64; M]`: a caller that binds the
+/// result (`let k = f(x);`) starts the result's adjoint from it, since only `f` knows `M`.
+fn zeros(f: &Function, n: usize) -> Generated {
+    let name = format_ident!("__{}_zeros", f.name);
+    let vis = &f.vis;
+    let n = lit(n);
+    Generated {
+        head: quote! {
+            #[doc(hidden)]
+            #[inline]
+            #vis fn #name() -> [f64; #n]
+        },
+        body: quote!([0.0_f64; #n]),
+    }
 }
 
 pub fn api_fns(f: &Function) -> TokenStream {

@@ -115,7 +115,11 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
                 None => quote!(let #m #id #ty;),
             }
         }
-        Stmt::LetCall { vars: outs, call } => {
+        Stmt::LetCall {
+            vars: outs,
+            call,
+            array,
+        } => {
             let pats: Vec<TokenStream> = outs
                 .iter()
                 .map(|o| match o {
@@ -129,7 +133,11 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
             if crate::infer::is_active(call, vars) {
                 // The callee's `_generic`: its outputs are of the scalar type already.
                 let e = p.expr(call, true);
-                return quote!(let (#(#pats),*) = #e;);
+                return if *array {
+                    quote!(let [#(#pats),*] = #e;)
+                } else {
+                    quote!(let (#(#pats),*) = #e;)
+                };
             }
             // Data in, `f64`s out: the plain callee, its float outputs lifted.
             let e = p.expr(call, false);
@@ -137,7 +145,11 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
                 Some(v) if vars[*v].ty == Ty::Float && p.generic() => quote!(S::from_f64(#id)),
                 _ => quote!(#id),
             });
-            quote!(let (#(#pats),*) = { let (#(#pats),*) = #e; (#(#lifted),*) };)
+            if *array {
+                quote!(let [#(#pats),*] = { let [#(#pats),*] = #e; [#(#lifted),*] };)
+            } else {
+                quote!(let (#(#pats),*) = { let (#(#pats),*) = #e; (#(#lifted),*) };)
+            }
         }
         Stmt::Assign { var, op, value, .. } => {
             let v = &vars[*var];

@@ -17,10 +17,23 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
         effect_calls,
         ..
     } = f;
+    // A variable that is indexed (`k[i]`) holds an array: bound to a call's result, it is the
+    // `[f64; N]` the callee returns.
+    let mut indexed = std::collections::HashMap::new();
+    each_stmt(body, &mut |s| {
+        for e in stmt_exprs(s) {
+            each_expr(e, &mut |e| {
+                if let ExprKind::Index { var, index } = &e.kind {
+                    indexed.entry(*var).or_insert(index.len());
+                }
+            });
+        }
+    });
     loop {
         let mut cx = Infer {
             vars,
             changed: false,
+            indexed: &indexed,
         };
         cx.block(body);
         if !cx.changed {
@@ -182,6 +195,8 @@ pub fn is_active(e: &Expr, vars: &[Var]) -> bool {
 struct Infer<'a> {
     vars: &'a mut Vec<Var>,
     changed: bool,
+    /// Variables read as `v[i]`, with the number of indices.
+    indexed: &'a std::collections::HashMap<VarId, usize>,
 }
 
 impl Infer<'_> {
@@ -213,7 +228,7 @@ impl Infer<'_> {
                     self.assigned(*var, e);
                 }
             }
-            Stmt::LetCall { vars, call } => {
+            Stmt::LetCall { vars, call, .. } => {
                 self.expr(call);
                 // A callee with several outputs returns floats; with no derivative going in,
                 // the outputs are whatever their uses say.
@@ -278,7 +293,15 @@ impl Infer<'_> {
     }
 
     fn assigned(&mut self, var: VarId, value: &Expr) {
-        let ty = type_of(value, self.vars);
+        let ty = match (&value.kind, self.indexed.get(&var)) {
+            // `let k = g(x); .. k[i] ..`: `g` returns `[f64; N]`.
+            (ExprKind::Call { .. }, Some(&1))
+                if self.vars[var].ty == Ty::Unknown && is_active(value, self.vars) =>
+            {
+                Ty::FloatArray(1)
+            }
+            _ => type_of(value, self.vars),
+        };
         self.set_ty(var, ty);
         let var_ty = self.vars[var].ty;
         self.expect(value, var_ty);
@@ -576,48 +599,16 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
         }
         ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => check_expr(a, vars, errors),
         ExprKind::Call { args, .. } => {
-            let mut passed = Vec::new();
             for a in args {
-                if let Ok(Some((v, _))) = array_argument(a, vars) {
-                    if vars[v].active && passed.contains(&v) {
-                        errors.range(
-                            a.span,
-                            a.end,
-                            format!(
-                                "`{name}` is passed to this call twice, and the callee's \
-                                 backpropagator cannot add into one buffer through two \
-                                 parameters: write the computation out here (`for i in \
-                                 0..{name}.len() {{ .. {name}[i] * {name}[i] .. }}`), or give the \
-                                 callee one parameter for it",
-                                name = vars[v].user_name
-                            ),
-                        );
-                    }
-                    passed.push(v);
-                }
                 match array_argument(a, vars) {
-                    // `w`, `&w`, `&w[a..b]` of a parameter: the callee's backpropagator gets a
-                    // buffer. A local array would have to outlive the function, inside the
-                    // callee's backpropagator.
-                    Ok(Some((v, _))) if !matches!(vars[v].kind, VarKind::Param { .. }) => errors
-                        .range(
-                            a.span,
-                            a.end,
-                            format!(
-                                "the local array `{}` cannot be passed to a `#[differentiate]` \
-                                 function (its backpropagator would outlive it): pass a \
-                                 parameter array or a range of one, or write the callee's loop \
-                                 here",
-                                vars[v].user_name
-                            ),
-                        ),
                     Ok(Some(_)) => {}
                     Ok(None) => check_expr(a, vars, errors),
                     Err(()) => errors.range(
                         a.span,
                         a.end,
                         "pass an array to a `#[differentiate]` function as `w`, `&w` or \
-                         `&w[a..b]`",
+                         `&w[a..b]`, of a parameter or a local: bind anything else to a local \
+                         array first (`let v = [a, b];`, or `vec![0.0; n]` filled in a loop)",
                     ),
                 }
             }

@@ -842,6 +842,18 @@ impl Lowering<'_> {
             Pat::Tuple(tuple) if self.lower_tuple_let(local, tuple, written_ty.as_ref(), out) => {
                 return;
             }
+            Pat::Slice(slice)
+                if local.init.as_ref().is_some_and(|i| self.is_sibling_call(&i.expr))
+                    && self.lower_call_let(
+                        &slice.elems,
+                        true,
+                        written_ty.as_ref(),
+                        &local.init.as_ref().expect("checked").expr,
+                        out,
+                    ) =>
+            {
+                return;
+            }
             other => {
                 let written_out = matches!(
                     (other, local.init.as_ref().map(|i| strip_parens(&i.expr))),
@@ -1181,6 +1193,9 @@ impl Lowering<'_> {
         init: &syn::Expr,
         out: &mut Block,
     ) -> bool {
+        if self.lower_range_copy_let(pi, written_ty, init, out) {
+            return true;
+        }
         let Some(source) = self.whole_array(init) else {
             return false;
         };
@@ -1191,14 +1206,9 @@ impl Lowering<'_> {
         let shape = match self.array_locals.get(&source) {
             Some(a) if a.rank == 1 && a.float => a.len.clone(),
             Some(_) => return false,
+            // A parameter, differentiated or data (`let mut s = x0.to_vec();`).
             None if self.vars[source].ty == Ty::FloatArray(1)
-                && matches!(
-                    self.vars[source].kind,
-                    VarKind::Param {
-                        differentiated: true,
-                        ..
-                    }
-                ) =>
+                && matches!(self.vars[source].kind, VarKind::Param { .. }) =>
             {
                 None
             }
@@ -1219,6 +1229,54 @@ impl Lowering<'_> {
         self.lower_local(&new, out);
         let copy: syn::ExprAssign = syn::parse_quote!(#b = #a);
         self.lower_array_assign(&copy, out);
+        true
+    }
+
+    /// `let mut b = x[a..c].to_vec();` of an array or a view of the function: a vector filled
+    /// from the view `&x[a..c]` (whose bounds are checked where it is taken).
+    fn lower_range_copy_let(
+        &mut self,
+        pi: &syn::PatIdent,
+        written_ty: Option<&syn::Type>,
+        init: &syn::Expr,
+        out: &mut Block,
+    ) -> bool {
+        let syn::Expr::MethodCall(m) = strip_parens(init) else {
+            return false;
+        };
+        let copies =
+            m.args.is_empty() && matches!(m.method.to_string().as_str(), "to_vec" | "to_owned");
+        let syn::Expr::Index(i) = strip_parens(&m.receiver) else {
+            return false;
+        };
+        let float_array = |v: VarId| {
+            self.array_locals
+                .get(&v)
+                .is_some_and(|a| a.rank == 1 && a.float)
+                || self.vars[v].ty == Ty::FloatArray(1)
+        };
+        if !copies
+            || !matches!(strip_parens(&i.index), syn::Expr::Range(_))
+            || !(self.view_of(&i.expr).is_some() || self.local_of(&i.expr).is_some_and(float_array))
+        {
+            return false;
+        }
+        let (b, j) = (&pi.ident, Ident::new("__j", Span::call_site()));
+        let view = Ident::new("__copied", Span::call_site());
+        let ty = written_ty.map(|t| quote!(: #t));
+        let receiver = &m.receiver;
+        let stmts: Vec<syn::Stmt> = vec![
+            syn::parse_quote!(let #view = &#receiver;),
+            syn::parse_quote!(let mut #b #ty = vec![0.0; #view.len()];),
+            syn::parse_quote!(for #j in 0..#b.len() { #b[#j] = #view[#j]; }),
+        ];
+        for s in &stmts {
+            match s {
+                syn::Stmt::Local(l) => self.lower_local(l, out),
+                syn::Stmt::Expr(e, _) => self.lower_expr_stmt(e, out),
+                _ => unreachable!("`let`s and a loop"),
+            }
+        }
         true
     }
 
@@ -1392,12 +1450,34 @@ impl Lowering<'_> {
                     #h[#j] = #src[#j];
                 }
             })
+        } else if let (syn::Expr::Array(values), 1) = (right, rank) {
+            // `s = [a, b];`: every value is computed before any element changes, since they
+            // may read the old ones (`s = [s[1], s[0]];`). The original function's types make
+            // the lengths agree.
+            let names: Vec<Ident> = (0..values.elems.len())
+                .map(|i| Ident::new(&format!("__elem{i}"), Span::call_site()))
+                .collect();
+            let (values, index) = (values.elems.iter(), 0..names.len());
+            syn::parse_quote!({
+                #(let #names = #values;)*
+                #(#h[#index] = #names;)*
+            })
+        } else if let (Some(right), 1) = (self.sibling_call_result(right), rank) {
+            // `s = step(&s, h);` of a callee returning `[f64; N]`: its result, then a copy.
+            let result = Ident::new("__result", Span::call_site());
+            syn::parse_quote!({
+                let #result = #right;
+                for #j in 0..#h.len() {
+                    #h[#j] = #result[#j];
+                }
+            })
         } else {
             self.errors.at(
                 &a.right,
                 "an array of a `#[differentiate]` function is assigned as a whole only from \
-                 `[value; n]`, `vec![value; n]` or another array of the function: assign its \
-                 elements instead",
+                 `[value; n]`, `vec![value; n]`, `[a, b, ..]`, another array of the function, or \
+                 the `[f64; N]` result of a `#[differentiate]` function: assign its elements \
+                 instead",
             );
             return true;
         };
@@ -1441,14 +1521,9 @@ impl Lowering<'_> {
                     syn::parse_quote!(f64::cos(#a)),
                 ]
             }
-            e @ syn::Expr::Call(c)
-                if matches!(&*c.func, syn::Expr::Path(_)) && self.closure_called(c).is_none() =>
-            {
-                return self.lower_call_let(tuple, written_ty, e, out);
-            }
-            // `self.link(x, y)`: a method of the same type, lowered as `Self::link(self, ..)`.
-            e @ syn::Expr::MethodCall(m) if self.self_receiver(&m.receiver).is_some() => {
-                return self.lower_call_let(tuple, written_ty, e, out);
+            // `self.link(x, y)` is a method of the same type, lowered as `Self::link(self, ..)`.
+            e if self.is_sibling_call(e) => {
+                return self.lower_call_let(&tuple.elems, false, written_ty, e, out);
             }
             _ => return false,
         };
@@ -1491,23 +1566,47 @@ impl Lowering<'_> {
         true
     }
 
-    /// `let (a, b) = g(x);`: the outputs of a function with several, one immutable local each.
+    /// A call of another function by path (not of a local closure), or a method of the same
+    /// type on `self`: a function that may be `#[differentiate]`d.
+    fn is_sibling_call(&self, e: &syn::Expr) -> bool {
+        match strip_parens(e) {
+            syn::Expr::Call(c) => {
+                matches!(&*c.func, syn::Expr::Path(_)) && self.closure_called(c).is_none()
+            }
+            syn::Expr::MethodCall(m) => self.self_receiver(&m.receiver).is_some(),
+            _ => false,
+        }
+    }
+
+    /// `g(x)` or `g(x).to_vec()` of a function that may be `#[differentiate]`d: the call.
+    fn sibling_call_result<'e>(&self, e: &'e syn::Expr) -> Option<&'e syn::Expr> {
+        let call = match strip_parens(e) {
+            syn::Expr::MethodCall(m) if m.method == "to_vec" && m.args.is_empty() => &m.receiver,
+            e => e,
+        };
+        self.is_sibling_call(call).then_some(call)
+    }
+
+    /// `let (a, b) = g(x);`: the outputs of a function with several, one immutable local each;
+    /// `let [a, b] = g(x);` (`array`) of one returning `[f64; 2]`.
     fn lower_call_let(
         &mut self,
-        tuple: &syn::PatTuple,
+        elems: &syn::punctuated::Punctuated<Pat, syn::Token![,]>,
+        array: bool,
         written_ty: Option<&syn::Type>,
         call: &syn::Expr,
         out: &mut Block,
     ) -> bool {
         let types: Vec<Option<syn::Type>> = match written_ty {
-            None => vec![None; tuple.elems.len()],
-            Some(syn::Type::Tuple(t)) if t.elems.len() == tuple.elems.len() => {
+            None => vec![None; elems.len()],
+            Some(syn::Type::Array(_)) if array => vec![None; elems.len()],
+            Some(syn::Type::Tuple(t)) if t.elems.len() == elems.len() && !array => {
                 t.elems.iter().cloned().map(Some).collect()
             }
             Some(_) => return false,
         };
         let mut idents = Vec::new();
-        for p in &tuple.elems {
+        for p in elems {
             match p {
                 Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                     if pi.mutability.is_some() {
@@ -1555,6 +1654,7 @@ impl Lowering<'_> {
                 span,
                 end: last_span(call),
             },
+            array,
         });
         for v in vars.into_iter().flatten() {
             self.bind(v);
@@ -1748,6 +1848,36 @@ impl Lowering<'_> {
                                 })
                             })
                             .collect()
+                    }
+                    (Some(shape @ (RetShape::Tuple(_) | RetShape::Array(_))), _)
+                        if self.is_sibling_call(other) =>
+                    {
+                        // `g(x)` of a callee with as many outputs: `let (a, b) = g(x);` (or
+                        // `[a, b]`), and those.
+                        let n = self.vars.len();
+                        let elems: syn::punctuated::Punctuated<Pat, syn::Token![,]> = (0..shape
+                            .len())
+                            .map(|i| -> Pat {
+                                let id = Ident::new(&format!("__out{n}_{i}"), Span::mixed_site());
+                                syn::parse_quote!(#id)
+                            })
+                            .collect();
+                        let array = matches!(shape, RetShape::Array(_));
+                        self.lower_call_let(&elems, array, None, other, out);
+                        let span = other.span();
+                        match out.last() {
+                            Some(Stmt::LetCall { vars, .. }) => vars
+                                .iter()
+                                .flatten()
+                                .map(|&v| Expr {
+                                    kind: ExprKind::Var(v),
+                                    span,
+                                    end: last_span(other),
+                                })
+                                .collect(),
+                            // Reported.
+                            _ => (0..shape.len()).map(|_| self.error_expr(span)).collect(),
+                        }
                     }
                     (Some(shape @ (RetShape::Tuple(_) | RetShape::Array(_))), _) => {
                         self.errors.at(

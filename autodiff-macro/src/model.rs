@@ -187,6 +187,8 @@ pub enum Stmt {
     LetCall {
         vars: Vec<Option<VarId>>,
         call: Expr,
+        /// `let [a, b] = g(..);` of a callee returning `[f64; 2]` (else a tuple).
+        array: bool,
     },
     /// `x = value`, or `x op= value` when `op` is set.
     Assign {

@@ -821,7 +821,11 @@ impl Rev<'_> {
     fn stmt(&mut self, s: &Stmt, out: &mut Out) {
         let vars = &self.f.vars;
         match s {
-            Stmt::LetCall { vars: outs, call } => self.let_call(outs, call, out),
+            Stmt::LetCall {
+                vars: outs,
+                call,
+                array,
+            } => self.let_call(outs, call, *array, out),
             Stmt::Let { var, init } => {
                 self.var_level.insert(*var, self.loop_level());
                 let v = &vars[*var];
@@ -1552,6 +1556,11 @@ impl Rev<'_> {
         let v = &self.f.vars[var];
         let id = v.ident.clone();
         let m = v.mutable.then(|| quote!(mut));
+        if matches!(init.kind, ExprKind::Call { .. }) && is_active(init, &self.f.vars) {
+            // `let k = g(x);` of a callee that returns `[f64; N]`.
+            self.let_call(&[Some(var)], init, false, out);
+            return;
+        }
         let ExprKind::ArrayNew { .. } = &init.kind else {
             // Inference only gives arrays to `vec![..; n]` and `[..; N]` initializers.
             let e = self.p.expr(init, false);
@@ -1991,14 +2000,15 @@ impl Rev<'_> {
                 let int = int_arg.as_ref().map(|i| self.p.expr(i, false));
                 self.rule_call(rule.name, &res, &res_adj, &vals, int, span, out, &mut pops)
             }
-            ExprKind::Call { path, args } => self.call(
-                path,
-                args,
-                std::slice::from_ref(&res),
-                quote!(#res_adj),
-                span,
-                out,
-            ),
+            ExprKind::Call { path, args } => {
+                let res = Results {
+                    names: std::slice::from_ref(&res),
+                    zeros: &[quote!(0.0_f64)],
+                    mutable: &[false],
+                    array: false,
+                };
+                self.call(path, args, &res, quote!(#res_adj), span, out)
+            }
             ExprKind::Cast(x, _) => {
                 // `x as f64` on an active `f64`: the identity.
                 let a = self.lin(x, None, out);
@@ -2078,7 +2088,7 @@ impl Rev<'_> {
     }
 
     /// `let (a, b) = g(..);`: the outputs of a callee with several, each an immutable local.
-    fn let_call(&mut self, outs: &[Option<VarId>], call: &Expr, out: &mut Out) {
+    fn let_call(&mut self, outs: &[Option<VarId>], call: &Expr, array: bool, out: &mut Out) {
         let vars = &self.f.vars;
         let ExprKind::Call { path, args } = &call.kind else {
             // Lowering makes a `LetCall` of calls only.
@@ -2101,12 +2111,35 @@ impl Rev<'_> {
                 let m = o.is_some_and(|v| vars[v].mutable).then(|| quote!(mut));
                 quote!(#m #n)
             });
-            out.fwd.push(quote!(let (#(#pats),*) = #e;));
+            out.fwd.push(if array {
+                quote!(let [#(#pats),*] = #e;)
+            } else {
+                quote!(let (#(#pats),*) = #e;)
+            });
             return;
         }
-        let adjs: Vec<TokenStream> = outs
+        // An output that is an array (`let k = g(x);` of a `g` returning `[f64; N]`) starts as
+        // the zeros of the callee's `__g_zeros`, since only the callee knows `N`.
+        let zeros: Vec<TokenStream> = outs
             .iter()
             .map(|o| match o {
+                Some(v) if matches!(vars[*v].ty, Ty::FloatArray(_)) => {
+                    let z = sibling_path(path, "__", "_zeros");
+                    quote!(#z())
+                }
+                _ => quote!(0.0_f64),
+            })
+            .collect();
+        let level = self.loop_level();
+        let adjs: Vec<TokenStream> = outs
+            .iter()
+            .zip(&zeros)
+            .map(|(o, zero)| match o {
+                Some(v) if matches!(vars[*v].ty, Ty::FloatArray(_)) => {
+                    let a = self.var_adj(*v);
+                    self.declare_adj(level, &a, zero.clone());
+                    quote!(#a)
+                }
                 Some(v) => {
                     let a = self.adj_of_var(*v);
                     quote!(#a)
@@ -2114,24 +2147,55 @@ impl Rev<'_> {
                 None => quote!(0.0_f64),
             })
             .collect();
-        let rev = self.call(path, args, &names, quote!((#(#adjs),*)), call.span, out);
+        let mutable: Vec<bool> = outs
+            .iter()
+            .map(|o| o.is_some_and(|v| vars[v].mutable))
+            .collect();
+        let res = Results {
+            names: &names,
+            zeros: &zeros,
+            mutable: &mutable,
+            array,
+        };
+        let res_adj = if array {
+            quote!([#(#adjs),*])
+        } else {
+            quote!((#(#adjs),*))
+        };
+        let rev = self.call(path, args, &res, res_adj, call.span, out);
         out.rev.push(rev);
     }
 
     /// A call of another `#[differentiate]` function through its pullback: its value goes to
     /// `res` (one name per output; `_` for an output nobody reads); the reverse sweep calls the
     /// callee's backpropagator with `res_adj` (one adjoint, or a tuple of them).
+    ///
+    /// The backpropagator borrows the callee's array arguments. A parameter array outlives it,
+    /// but a local array (or `&c` of an array parameter taken by value) does not, and may
+    /// change before the reverse sweep: such a call keeps its arguments instead, copying the
+    /// arrays, and the reverse sweep calls the pullback on them again (the callee's forward
+    /// sweep runs twice).
     fn call(
         &mut self,
         path: &syn::Path,
         args: &[Expr],
-        res: &[Ident],
+        res: &Results,
         res_adj: TokenStream,
         span: Span,
         out: &mut Out,
     ) -> TokenStream {
-        let res_pat = match res {
-            [one] => quote!(#one),
+        let names = res.names;
+        let pats: Vec<TokenStream> = names
+            .iter()
+            .zip(res.mutable)
+            .map(|(n, m)| {
+                let m = m.then(|| quote!(mut));
+                quote!(#m #n)
+            })
+            .collect();
+        let res_pat = match pats.as_slice() {
+            [one] if !res.array => one.clone(),
+            many if res.array => quote!([#(#many),*]),
             many => quote!((#(#many),*)),
         };
         let vars = &self.f.vars;
@@ -2149,9 +2213,39 @@ impl Rev<'_> {
             })
             .collect();
         let method = crate::print::is_method_call(path, args, vars);
-        let value = crate::print::call_tokens(&callee, arg_tokens, method, span);
         // Array arguments get buffers; the backpropagator returns one value per other argument.
-        let buffers: Vec<Option<TokenStream>> = args.iter().map(|a| self.buffer_arg(a)).collect();
+        // An array passed again (`dot(&v, &v)`) gets a buffer of zeros of its own, added into
+        // the array's adjoint after the call.
+        let mut buffers: Vec<Option<TokenStream>> = Vec::new();
+        let (mut pre, mut post) = (Vec::new(), Vec::new());
+        let mut passed_arrays = Vec::new();
+        for a in args {
+            let again = match array_argument(a, vars) {
+                Ok(Some((v, range))) if vars[v].active => {
+                    let again = passed_arrays.contains(&v);
+                    passed_arrays.push(v);
+                    again.then_some((v, range))
+                }
+                _ => None,
+            };
+            let Some((v, range)) = again else {
+                buffers.push(self.buffer_arg(a));
+                continue;
+            };
+            let adj = self.var_adj(v);
+            let place = quote!(#adj #range);
+            let tmp = self.fresh("again");
+            pre.push(quote! {
+                let mut #tmp = {
+                    use ::autodiff::__private::ZerosLike as _;
+                    (#place).zeros_like()
+                };
+            });
+            post.push(quote!(::autodiff::__private::add_from(&mut (#place)[..], &#tmp[..]);));
+            buffers.push(Some(quote!(::core::option::Option::Some(
+                ::autodiff::__private::IntoBuffer::into_buffer(&mut #tmp)
+            ))));
+        }
         let mut acc = Vec::new();
         let mut ds = Vec::new();
         for ((v, a), buffer) in vals.iter().zip(args).zip(&buffers) {
@@ -2167,41 +2261,155 @@ impl Rev<'_> {
         let pat = ds.iter().map(|d| quote!(#d));
         let buffers = buffers.into_iter().flatten();
         let res_adj = quote!(#res_adj #(, #buffers)*);
-        let back = self.fresh("back");
+
+        // What the forward sweep keeps for the reverse sweep (`kept`), and how the reverse
+        // sweep calls the backpropagator from it.
+        let kept = self.fresh("back");
+        let snapshots: Vec<Option<Option<proc_macro2::Group>>> =
+            args.iter().map(|a| self.snapshot(a)).collect();
+        let replay = snapshots.iter().any(Option::is_some);
+        let (forward, invoke): (TokenStream, Invoke<'_>) = if replay {
+            // `kept` is a tuple of the arguments, arrays copied; the value comes from the
+            // function itself.
+            let stored = args
+                .iter()
+                .zip(&arg_tokens)
+                .zip(&snapshots)
+                .map(|((a, t), snap)| match (snap, array_argument(a, vars)) {
+                    (Some(Some(range)), Ok(Some((v, _)))) => {
+                        let id = &vars[v].ident;
+                        quote!(#id #range .to_vec())
+                    }
+                    (Some(None), Ok(Some((v, _)))) => {
+                        let id = &vars[v].ident;
+                        quote!(::core::clone::Clone::clone(&#id))
+                    }
+                    _ => t.clone(),
+                });
+            let passed = |k: &Ident| -> Vec<TokenStream> {
+                snapshots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, snap)| {
+                        let i = syn::Index::from(i);
+                        match snap {
+                            Some(Some(_)) => quote!(&#k.#i[..]),
+                            Some(None) => quote!(&#k.#i),
+                            None => quote!(#k.#i),
+                        }
+                    })
+                    .collect()
+            };
+            let value = crate::print::call_tokens(path, passed(&kept), method, span);
+            let forward = quote!(let #kept = (#(#stored,)*); let #res_pat = #value;);
+            let (callee, pat) = (callee.clone(), pat.clone().collect::<Vec<_>>());
+            let (acc, res_adj) = (acc.clone(), res_adj.clone());
+            let b = self.fresh("back");
+            let invoke = move |k: &Ident| {
+                let pull = crate::print::call_tokens(&callee, passed(k), method, span);
+                quote! {
+                    let (_, #b) = #pull;
+                    let (#(#pat,)*) = #b(#res_adj);
+                    #(#acc)*
+                }
+            };
+            (forward, Box::new(invoke))
+        } else {
+            let value = crate::print::call_tokens(&callee, arg_tokens, method, span);
+            let forward = quote!(let (#res_pat, #kept) = #value;);
+            let pat: Vec<_> = pat.collect();
+            let invoke = move |k: &Ident| {
+                quote! {
+                    let (#(#pat,)*) = #k(#res_adj);
+                    #(#acc)*
+                }
+            };
+            (forward, Box::new(invoke))
+        };
+        let invoke = move |k: &Ident| {
+            let call = invoke(k);
+            quote!(#(#pre)* #call #(#post)*)
+        };
         if self.loop_level() > 0 {
             let (stack, cursor) = (self.fresh("backs"), self.fresh("bc"));
             self.back_stacks.push((stack.clone(), cursor.clone()));
-            out.fwd
-                .push(quote!(let (#res_pat, #back) = #value; #stack.push(#back);));
+            out.fwd.push(quote!(#forward #stack.push(#kept);));
+            let k = self.fresh("back");
+            let call = invoke(&k);
             quote! {
                 #cursor -= 1;
-                let (#(#pat,)*) = (#stack[#cursor])(#res_adj);
-                #(#acc)*
+                let #k = &#stack[#cursor];
+                #call
             }
         } else if self.depth == 0 {
-            out.fwd.push(quote!(let (#res_pat, #back) = #value;));
-            quote!(let (#(#pat,)*) = #back(#res_adj); #(#acc)*)
+            out.fwd.push(forward);
+            invoke(&kept)
         } else {
+            // Inside a branch: declared before the forward sweep, set where the call is made.
             let (val, tmp) = (self.fresh("t"), self.fresh("back"));
-            for r in res.iter().filter(|r| *r != "_") {
-                self.hoisted.push(quote!(let mut #r = 0.0_f64;));
+            for (r, zero) in names.iter().zip(res.zeros) {
+                if r != "_" {
+                    self.hoisted.push(quote!(let mut #r = #zero;));
+                }
             }
             self.hoisted
-                .push(quote!(let mut #back = ::core::option::Option::None;));
+                .push(quote!(let mut #tmp = ::core::option::Option::None;));
+            // The outputs as a value (a zero for `_`), and as the pattern assigned from it.
+            let values: Vec<TokenStream> = names
+                .iter()
+                .zip(res.zeros)
+                .map(|(n, zero)| if n == "_" { zero.clone() } else { quote!(#n) })
+                .collect();
+            let (value, plain) = match names {
+                [one] if !res.array => (quote!(#one), quote!(#one)),
+                many if res.array => (quote!([#(#values),*]), quote!([#(#many),*])),
+                many => (quote!((#(#values),*)), quote!((#(#many),*))),
+            };
             out.fwd.push(quote! {
-                let (#val, #tmp) = #value;
-                #res_pat = #val;
-                #back = ::core::option::Option::Some(#tmp);
+                let #val = { #forward (#value, #kept) };
+                #plain = #val.0;
+                #tmp = ::core::option::Option::Some(#val.1);
             });
-            let b = self.fresh("back");
+            let k = self.fresh("back");
+            let call = invoke(&k);
             quote! {
-                if let ::core::option::Option::Some(#b) = &#back {
-                    let (#(#pat,)*) = #b(#res_adj);
-                    #(#acc)*
+                if let ::core::option::Option::Some(#k) = &#tmp {
+                    #call
                 }
             }
         }
     }
+
+    /// For an array argument the callee's backpropagator could not borrow, how it is copied:
+    /// `Some(None)` for the whole array, `Some(Some(range))` for `&w[range]`; `None` for other
+    /// arguments (a parameter array borrowed for the whole function, an array passed by value,
+    /// a value that is not an array).
+    fn snapshot(&self, a: &Expr) -> Option<Option<proc_macro2::Group>> {
+        let (v, range) = array_argument(a, &self.f.vars).ok()??;
+        if matches!(a.kind, ExprKind::Var(_)) {
+            return None;
+        }
+        let borrowed_param = self
+            .f
+            .params
+            .iter()
+            .any(|p| p.var == v && crate::reverse::has_reference(&p.ty));
+        (!borrowed_param).then_some(range)
+    }
+}
+
+/// How the reverse sweep calls a callee's backpropagator from what the forward sweep kept for
+/// it (given by name).
+type Invoke<'a> = Box<dyn Fn(&Ident) -> TokenStream + 'a>;
+
+/// The variables a call's outputs are bound to, with the value each starts from when it is
+/// declared before the forward sweep, and whether it is `mut`.
+struct Results<'a> {
+    names: &'a [Ident],
+    zeros: &'a [TokenStream],
+    mutable: &'a [bool],
+    /// Bound by an array pattern, `let [a, b] = g(..);`.
+    array: bool,
 }
 
 impl Rev<'_> {

@@ -257,7 +257,9 @@ impl<'a> Walk<'a> {
                     self.counter_bad.insert(*var);
                 }
             }
-            Stmt::LetCall { vars: outs, call } => {
+            Stmt::LetCall {
+                vars: outs, call, ..
+            } => {
                 // The arguments are the callee's to keep: its backpropagator holds their values.
                 self.expr(call, true);
                 for v in outs.iter().flatten() {

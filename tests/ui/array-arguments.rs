@@ -11,14 +11,10 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 #[differentiate]
 fn caller(w: &[f64]) -> f64 {
-    let mut h = vec![0.0; w.len()];
-    for i in 0..w.len() {
-        h[i] = w[i].sin();
-    }
-    let local = dot(&h, w);
-    let twice = dot(w, w);
     let method = dot(w.as_ref(), w);
-    local + twice + method
+    let literal = dot(&[w[0], 1.0], w);
+    let copied = dot(&w.to_vec(), w);
+    method + literal + copied
 }
 
 fn main() {}
