@@ -1,6 +1,6 @@
 //! Iterator chains over arrays: `.skip()`, `.take()`, `.step_by()`, `.rev()` anywhere in the
 //! chain, `.zip()` of chains nested as Rust nests them, `.windows()`, `.chunks()`,
-//! `.chunks_exact()`, sub-slices `&xs[a..b]` as loop sources, and runs of an array bound by
+//! `.chunks_exact()`, `.filter()` and `.map()` steps, `.iter_mut()`, sub-slices `&xs[a..b]` as loop sources, and runs of an array bound by
 //! `let r = &xs[a..b];`. Each function is checked against central differences of itself (1e-8)
 //! and its forward mode (1e-12), on lengths where the adaptors cut the array unevenly; the values
 //! of the same functions written with index loops (`*_indexed`) check that the chains walk the
@@ -490,4 +490,164 @@ fn runs_passed_to_callees() {
         |x, g| runs_to_callees_grad(x, g, &c),
         |x, dx| runs_to_callees_jvp(x, dx, &c).1,
     );
+}
+
+// ------------------------------------------------------------------ filter, map, iter_mut
+
+/// `.filter()` and several `.map()`s before a reduction, and in `for` loops.
+#[differentiate]
+fn filtered(w: &[f64]) -> f64 {
+    let t = w[0];
+    let positive: f64 = w.iter().filter(|&&x| x > 0.0).sum();
+    let small: f64 = w.iter().filter(|x| **x < t).map(|x| x * x).sum();
+    let twice: f64 = w.iter().map(|x| x * t).map(f64::sin).sum();
+    let mixed: f64 = w
+        .iter()
+        .map(|&x| x * t)
+        .filter(|&y| y > -0.1)
+        .map(|y| y.exp())
+        .sum();
+    let even: f64 = w
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, x)| x * x * t)
+        .sum();
+    let product: f64 = w.iter().filter(|x| x.abs() > 0.25).product();
+    let folded = w
+        .iter()
+        .filter(|&&x| x != 0.5)
+        .fold(0.0, |a, &x| a * 0.5 + x * t);
+    let rising = w
+        .iter()
+        .zip(w.iter().skip(1))
+        .filter(|(a, b)| *a < *b)
+        .fold(1.0, |acc, (a, b)| acc + a * b);
+    let mut s = 0.0;
+    for x in w.iter().filter(|x| **x > -0.5) {
+        s += x * t;
+    }
+    for (i, &x) in w.iter().enumerate().filter(|&(i, _)| i > 0) {
+        if i == 3 {
+            continue;
+        }
+        s += x.sin() * i as f64;
+    }
+    for y in w.iter().map(|x| x * x) {
+        s *= 1.0 + 0.1 * y;
+    }
+    for k in (0..w.len()).filter(|k| k % 2 == 1) {
+        s += w[k] * t;
+    }
+    positive + small + twice + mixed + even + product + folded + rising + s
+}
+
+fn filtered_indexed(w: &[f64]) -> f64 {
+    let t = w[0];
+    let (mut positive, mut small, mut twice, mut mixed, mut even) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut product, mut folded, mut rising, mut s) = (1.0, 0.0, 1.0, 0.0);
+    for i in 0..w.len() {
+        let x = w[i];
+        if x > 0.0 {
+            positive += x;
+        }
+        if x < t {
+            small += x * x;
+        }
+        twice += (x * t).sin();
+        if x * t > -0.1 {
+            mixed += (x * t).exp();
+        }
+        if i % 2 == 0 {
+            even += x * x * t;
+        }
+        if x.abs() > 0.25 {
+            product *= x;
+        }
+        if x != 0.5 {
+            folded = folded * 0.5 + x * t;
+        }
+        if i + 1 < w.len() && x < w[i + 1] {
+            rising += x * w[i + 1];
+        }
+    }
+    for i in 0..w.len() {
+        if w[i] > -0.5 {
+            s += w[i] * t;
+        }
+    }
+    for i in 1..w.len() {
+        if i != 3 {
+            s += w[i].sin() * i as f64;
+        }
+    }
+    for i in 0..w.len() {
+        s *= 1.0 + 0.1 * w[i] * w[i];
+    }
+    for k in 0..w.len() {
+        if k % 2 == 1 {
+            s += w[k] * t;
+        }
+    }
+    positive + small + twice + mixed + even + product + folded + rising + s
+}
+
+#[test]
+fn filter_and_map_steps() {
+    assert_close(filtered(&W), filtered_indexed(&W), 1e-14);
+    check_slice_function(&W, filtered, filtered_grad, |w, dw| filtered_jvp(w, dw).1);
+}
+
+/// `iter_mut()` over a local vector and a range of it, alone and zipped.
+#[differentiate]
+fn layer_in_place(w: &[f64]) -> f64 {
+    let n = 3;
+    let mut h = vec![0.0; n];
+    for i in 0..n {
+        for j in 0..n {
+            h[i] += w[i * n + j] * w[(j + i) % w.len()];
+        }
+    }
+    for (o, b) in h.iter_mut().zip(&w[4..]) {
+        *o += b;
+    }
+    for v in h.iter_mut() {
+        *v = v.tanh();
+    }
+    for (i, v) in h[1..].iter_mut().enumerate() {
+        *v *= 1.0 + i as f64 * (*v);
+    }
+    for v in h.iter_mut().rev().skip(1) {
+        let t = *v;
+        *v = t * t + (*v).sin();
+    }
+    h.iter().map(|v| v * v).sum()
+}
+
+fn layer_in_place_indexed(w: &[f64]) -> f64 {
+    let n = 3;
+    let mut h = vec![0.0; n];
+    for i in 0..n {
+        for j in 0..n {
+            h[i] += w[i * n + j] * w[(j + i) % w.len()];
+        }
+        h[i] += w[4 + i];
+        h[i] = h[i].tanh();
+    }
+    for i in 1..n {
+        h[i] *= 1.0 + (i - 1) as f64 * h[i];
+    }
+    for i in (0..n - 1).rev() {
+        h[i] = h[i] * h[i] + h[i].sin();
+    }
+    h.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn iter_mut_over_a_local() {
+    let w = [0.3, -0.8, 1.1, 0.45, -0.2, 0.9, -1.3, 0.25, 0.6];
+    assert_close(layer_in_place(&w), layer_in_place_indexed(&w), 1e-14);
+    check_slice_function(&w, layer_in_place, layer_in_place_grad, |w, dw| {
+        layer_in_place_jvp(w, dw).1
+    });
 }

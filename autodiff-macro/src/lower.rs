@@ -36,6 +36,8 @@ pub fn lower(
         scopes: vec![Vec::new()],
         closures: Vec::new(),
         views: Vec::new(),
+        elems: Vec::new(),
+        merged_names: 0,
         inlining: 0,
         rejected: Vec::new(),
         name_counts: std::collections::HashMap::new(),
@@ -413,6 +415,8 @@ enum Binding {
     /// A run of an array (`for w in xs.windows(2)`, `let r = &xs[a..b];`), an index into
     /// `Lowering::views`.
     View(usize),
+    /// An element bound by `for h in xs.iter_mut()`: an index into `Lowering::elems`.
+    Elem(usize),
 }
 
 type Scopes = Vec<Vec<(String, Binding)>>;
@@ -431,6 +435,10 @@ struct Lowering<'e> {
     scopes: Scopes,
     closures: Vec<LocalClosure>,
     views: Vec<chain::View>,
+    /// Elements bound by `iter_mut`: the array, and the integer local holding the index.
+    elems: Vec<(VarId, VarId)>,
+    /// Names made for items taken apart by several closures ([`Self::merged_pattern`]).
+    merged_names: usize,
     /// How many closure calls are being inlined inside each other.
     inlining: usize,
     /// Parameters reported for their type: their uses add no errors.
@@ -658,14 +666,45 @@ impl Lowering<'_> {
     fn resolve(&self, name: &str) -> Option<VarId> {
         match self.binding(name)? {
             Binding::Var(v) => Some(v),
-            Binding::Closure(_) | Binding::View(_) => None,
+            Binding::Closure(_) | Binding::View(_) | Binding::Elem(_) => None,
         }
+    }
+
+    /// The array element a name bound by `iter_mut` stands for, if `e` is that name or `*name`.
+    fn elem_of(&self, e: &syn::Expr) -> Option<(VarId, VarId)> {
+        match strip_parens(e) {
+            syn::Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Deref(_),
+                expr,
+                ..
+            }) => self.elem_of(expr),
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                match self.binding(&p.path.get_ident()?.to_string())? {
+                    Binding::Elem(i) => Some(self.elems[i]),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `array[index]` in the model.
+    fn elem_expr(&self, (array, index): (VarId, VarId), span: Span) -> Expr {
+        let at = |kind| Expr {
+            kind,
+            span,
+            end: span,
+        };
+        at(ExprKind::Index {
+            var: array,
+            index: vec![at(ExprKind::Var(index))],
+        })
     }
 
     fn resolve_closure(&self, name: &str) -> Option<usize> {
         match self.binding(name)? {
             Binding::Closure(c) => Some(c),
-            Binding::Var(_) | Binding::View(_) => None,
+            Binding::Var(_) | Binding::View(_) | Binding::Elem(_) => None,
         }
     }
 
@@ -1665,6 +1704,30 @@ impl Lowering<'_> {
     /// A statement that is an expression: assignment, `if`, `match`, block, `return`, or a call
     /// made for its effect.
     fn lower_expr_stmt(&mut self, expr: &syn::Expr, out: &mut Block) {
+        // `*h = ..` and `*h += ..` of an element bound by `iter_mut`.
+        let elem_store = match expr {
+            syn::Expr::Assign(a) => self.elem_of(&a.left).map(|e| (e, None, &*a.right)),
+            syn::Expr::Binary(b) if compound_op(&b.op).is_some() => self
+                .elem_of(&b.left)
+                .map(|e| (e, compound_op(&b.op), &*b.right)),
+            _ => None,
+        };
+        if let Some(((var, index), op, right)) = elem_store {
+            let span = expr.span();
+            let value = self.lower_expr(right, out);
+            out.push(Stmt::Store {
+                var,
+                index: vec![Expr {
+                    kind: ExprKind::Var(index),
+                    span,
+                    end: span,
+                }],
+                op,
+                value,
+                span,
+            });
+            return;
+        }
         match expr {
             syn::Expr::Assign(a) if matches!(strip_parens(&a.left), syn::Expr::Index(_)) => {
                 self.lower_store(&a.left, None, &a.right, a.span(), out)
@@ -2253,6 +2316,9 @@ impl Lowering<'_> {
 
     fn lower_expr(&mut self, expr: &syn::Expr, out: &mut Block) -> Expr {
         let span = expr.span();
+        if let Some(elem) = self.elem_of(expr) {
+            return self.elem_expr(elem, span);
+        }
         let kind = match expr {
             syn::Expr::Lit(l) => match &l.lit {
                 lit @ (syn::Lit::Float(_) | syn::Lit::Int(_) | syn::Lit::Bool(_)) => {
@@ -2303,9 +2369,10 @@ impl Lowering<'_> {
                 syn::UnOp::Not(_) => {
                     ExprKind::Unary(UnOp::Not, Box::new(self.lower_expr(&u.expr, out)))
                 }
-                // `*x` of an element bound by `for x in xs.iter()`: elements are bound by value.
-                syn::UnOp::Deref(_) if self.local_of(&u.expr).is_some() => {
-                    return self.lower_expr(&u.expr, out)
+                // `*x` of an element bound by `for x in xs.iter()` (`**x` in a `.filter()`):
+                // elements are bound by value.
+                syn::UnOp::Deref(_) if self.local_of(strip_derefs(&u.expr)).is_some() => {
+                    return self.lower_expr(strip_derefs(&u.expr), out)
                 }
                 _ => self.opaque(expr),
             },
@@ -2607,9 +2674,36 @@ impl Lowering<'_> {
 
     fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Block) {
         let label = f.label.as_ref().map(|l| l.name.clone());
-        let Some(source) = self.iteration_source(&f.expr, out) else {
+        let Some((source_expr, stages)) = self.mapped_source(&f.expr, "a `for` loop") else {
             return;
         };
+        let Some(source) = self.iteration_source(source_expr, out) else {
+            return;
+        };
+        if !stages.is_empty() {
+            // `for x in xs.iter().filter(|x| ..).map(|x| ..)`: the steps, then the body.
+            let stmt = self.in_scope(|cx| {
+                let item = cx.item_pattern(&stages, Some(&f.pat));
+                let (var, mut body) = cx.bind_iteration(&source, &item)?;
+                let mut finish = |cx: &mut Self, value: Option<Expr>, out: &mut Block| {
+                    match value {
+                        Some(v) => cx.bind_closure_param(&f.pat, v, out),
+                        None => {
+                            cx.alias_pattern(&f.pat, &item);
+                        }
+                    }
+                    out.extend(cx.lower_block(&f.body, Sink::Discard));
+                };
+                cx.lower_stages(&stages, &item, None, &mut finish, &mut body);
+                Some(Stmt::Loop {
+                    kind: source.kind(var),
+                    body,
+                    label: label.clone(),
+                })
+            });
+            out.extend(stmt);
+            return;
+        }
         let stmt = self.in_scope(|cx| {
             let (var, mut body) = cx.bind_iteration(&source, &f.pat)?;
             // The user's block shares the loop body's scope with the elements it reads, so that
@@ -2627,7 +2721,9 @@ impl Lowering<'_> {
     /// `xs.iter().sum()`, `xs.iter().map(|x| ...).sum()`, `(0..n).map(|i| ...).product()`:
     /// a loop that accumulates into a temporary.
     fn lower_reduction(&mut self, m: &syn::ExprMethodCall, sum: bool, out: &mut Block) -> ExprKind {
-        let Some((source_expr, closure)) = self.mapped_source(&m.receiver, &m.method) else {
+        let Some((source_expr, stages)) =
+            self.mapped_source(&m.receiver, &format!("`.{}()`", m.method))
+        else {
             return ExprKind::Lit(syn::parse_quote!(0.0));
         };
         let Some(source) = self.iteration_source(source_expr, out) else {
@@ -2650,7 +2746,7 @@ impl Lowering<'_> {
         });
         let op = if sum { BinOp::Add } else { BinOp::Mul };
         let span = m.span();
-        let stmt = self.mapped_loop(&source, closure.as_ref(), |_, value| Stmt::Assign {
+        let stmt = self.mapped_loop(&source, &stages, |_, value| Stmt::Assign {
             var: acc,
             op: Some(op),
             value,
@@ -2660,26 +2756,31 @@ impl Lowering<'_> {
         ExprKind::Var(acc)
     }
 
-    /// The loop of a reduction or a collection: each item of `source`, bound to the parameter
-    /// of `.map()`'s closure and mapped by it (or taken as it is), given to `step` with the
-    /// loop's variable for the statement that uses it.
+    /// The loop of a reduction or a collection: each item of `source` through the `.map()`
+    /// and `.filter()` steps, given to `step` with the loop's variable for the statement that
+    /// uses it.
     fn mapped_loop(
         &mut self,
         source: &Source,
-        closure: Option<&syn::ExprClosure>,
+        stages: &[Stage],
         step: impl FnOnce(VarId, Expr) -> Stmt,
     ) -> Option<Stmt> {
-        let pat: Pat = match closure {
-            Some(c) => c.inputs[0].clone(),
-            None => syn::parse_quote!(__element),
-        };
         self.in_scope(|cx| {
-            let (var, mut body) = cx.bind_iteration(source, &pat)?;
-            let value = match closure {
-                Some(c) => cx.lower_expr(&c.body, &mut body),
-                None => cx.lower_expr(&syn::parse_quote!(__element), &mut body),
+            let item = cx.item_pattern(stages, None);
+            let (var, mut body) = cx.bind_iteration(source, &item)?;
+            let mut step = Some(step);
+            let mut finish = |cx: &mut Self, value: Option<Expr>, out: &mut Block| {
+                let value = value.unwrap_or_else(|| match &item {
+                    Pat::Ident(pi) => cx.lower_expr(&path_expr(&pi.ident), out),
+                    // A tuple item of `.zip()` or `.enumerate()` without a `.map()`: reported
+                    // where the item was bound.
+                    _ => cx.error_expr(Span::call_site()),
+                });
+                if let Some(step) = step.take() {
+                    out.push(step(var, value));
+                }
             };
-            body.push(step(var, value));
+            cx.lower_stages(stages, &item, None, &mut finish, &mut body);
             Some(Stmt::Loop {
                 kind: source.kind(var),
                 body,
@@ -2688,9 +2789,6 @@ impl Lowering<'_> {
         })
     }
 
-    /// `xs.iter().fold(init, |acc, x| ...)`, also after `.map(|x| ...)`, and with a function of
-    /// the rule table of two floats (`.fold(f64::NEG_INFINITY, f64::max)`): a loop that
-    /// assigns the closure's value to an accumulator.
     fn lower_fold(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> ExprKind {
         let step: syn::ExprClosure = match strip_parens(&m.args[1]) {
             syn::Expr::Closure(c) if c.inputs.len() == 2 => c.clone(),
@@ -2705,7 +2803,9 @@ impl Lowering<'_> {
                 return ExprKind::Lit(syn::parse_quote!(0.0));
             }
         };
-        let Some((source_expr, map)) = self.mapped_source(&m.receiver, &m.method) else {
+        let Some((source_expr, stages)) =
+            self.mapped_source(&m.receiver, &format!("`.{}()`", m.method))
+        else {
             return ExprKind::Lit(syn::parse_quote!(0.0));
         };
         let init = self.lower_expr(&m.args[0], out);
@@ -2718,32 +2818,34 @@ impl Lowering<'_> {
             var: acc,
             init: Some(init),
         });
-        // The elements are bound to `.map()`'s parameter, or else to the step's second.
-        let elem_pat = match &map {
-            Some(c) => c.inputs[0].clone(),
-            None => step.inputs[1].clone(),
-        };
         let stmt = self.in_scope(|cx| {
-            let (index, mut body) = cx.bind_iteration(&source, &elem_pat)?;
-            let mapped = map.as_ref().map(|c| cx.lower_expr(&c.body, &mut body));
-            let value = cx.in_scope(|cx| {
-                let acc_value = Expr {
-                    kind: ExprKind::Var(acc),
+            // Without a `.map()`, the items are bound to the step's second parameter too.
+            let item = cx.item_pattern(&stages, Some(&step.inputs[1]));
+            let (index, mut body) = cx.bind_iteration(&source, &item)?;
+            let mut finish = |cx: &mut Self, mapped: Option<Expr>, out: &mut Block| {
+                let value = cx.in_scope(|cx| {
+                    let acc_value = Expr {
+                        kind: ExprKind::Var(acc),
+                        span,
+                        end: span,
+                    };
+                    cx.bind_closure_param(&step.inputs[0], acc_value, out);
+                    match mapped {
+                        Some(e) => cx.bind_closure_param(&step.inputs[1], e, out),
+                        None => {
+                            cx.alias_pattern(&step.inputs[1], &item);
+                        }
+                    }
+                    cx.lower_expr(&step.body, out)
+                });
+                out.push(Stmt::Assign {
+                    var: acc,
+                    op: None,
+                    value,
                     span,
-                    end: span,
-                };
-                cx.bind_closure_param(&step.inputs[0], acc_value, &mut body);
-                if let Some(e) = mapped {
-                    cx.bind_closure_param(&step.inputs[1], e, &mut body);
-                }
-                cx.lower_expr(&step.body, &mut body)
-            });
-            body.push(Stmt::Assign {
-                var: acc,
-                op: None,
-                value,
-                span,
-            });
+                });
+            };
+            cx.lower_stages(&stages, &item, None, &mut finish, &mut body);
             Some(Stmt::Loop {
                 kind: source.kind(index),
                 body,
@@ -2754,48 +2856,194 @@ impl Lowering<'_> {
         ExprKind::Var(acc)
     }
 
-    /// The source of a reduction and the closure of a `.map()` before it, if any; `None` after
-    /// an error. A function named in `.map(f)` (a local closure, a `#[differentiate]` function,
-    /// `f64::sqrt`) is called by a closure `|x| f(x)`.
+    /// The source of a reduction and the `.map()` and `.filter()` steps between it and the
+    /// reduction, in the order they apply; `None` after an error. A function named in `.map(f)`
+    /// (a local closure, a `#[differentiate]` function, `f64::sqrt`) is called by a closure
+    /// `|x| f(x)`.
     fn mapped_source<'a>(
         &mut self,
         receiver: &'a syn::Expr,
-        reducer: &Ident,
-    ) -> Option<(&'a syn::Expr, Option<syn::ExprClosure>)> {
-        match strip_parens(receiver) {
-            syn::Expr::MethodCall(inner) if inner.method == "map" && inner.args.len() == 1 => {
-                if matches!(strip_parens(&inner.receiver), syn::Expr::MethodCall(m) if m.method == "map")
-                {
+        consumer: &str,
+    ) -> Option<(&'a syn::Expr, Vec<Stage>)> {
+        let mut stages = Vec::new();
+        let mut cur = strip_parens(receiver);
+        while let syn::Expr::MethodCall(m) = cur {
+            let map = m.method == "map";
+            if !(map || m.method == "filter") || m.args.len() != 1 {
+                break;
+            }
+            let closure = match strip_parens(&m.args[0]) {
+                syn::Expr::Closure(c) if c.inputs.len() == 1 => c.clone(),
+                syn::Expr::Path(p) if map => syn::parse_quote!(|__x| #p(__x)),
+                other => {
+                    let method = &m.method;
                     self.errors.at(
-                        &inner.method,
+                        &other,
                         format!(
-                            "one `.map()` before `.{reducer}()` is supported: write the steps in \
-                             one closure, `.map(|x| (x * x + 1.0).sqrt())`"
+                            "`.{method}()` before {consumer} takes a closure of one argument \
+                             (`.{method}(|x| ...)`){}",
+                            if map {
+                                " or the name of a function"
+                            } else {
+                                ""
+                            }
                         ),
                     );
                     return None;
                 }
-                match strip_parens(&inner.args[0]) {
-                    syn::Expr::Closure(c) if c.inputs.len() == 1 => {
-                        Some((&*inner.receiver, Some(c.clone())))
-                    }
-                    syn::Expr::Path(p) => {
-                        Some((&*inner.receiver, Some(syn::parse_quote!(|__x| #p(__x)))))
-                    }
-                    other => {
-                        self.errors.at(
-                            &other,
-                            format!(
-                                "`.map()` before `.{reducer}()` takes a closure of one argument \
-                                 (`.map(|x| ...)`) or the name of a function"
-                            ),
-                        );
-                        None
+            };
+            stages.push(if map {
+                Stage::Map(closure)
+            } else {
+                Stage::Filter(closure)
+            });
+            cur = strip_parens(&m.receiver);
+        }
+        stages.reverse();
+        Some((cur, stages))
+    }
+
+    /// One pattern for an item that several closures take apart (`.filter(|&(i, _)| ..)` then
+    /// `.map(|(_, x)| ..)`): a name of its own wherever any of them names a part, `_` where
+    /// none does. Each closure's names then stand for the parts ([`Self::alias_pattern`]).
+    fn merged_pattern(&mut self, pats: &[&Pat]) -> Pat {
+        let pats: Vec<&Pat> = pats
+            .iter()
+            .map(|p| strip_refs(p))
+            .filter(|p| !matches!(p, Pat::Wild(_)))
+            .collect();
+        match pats.first() {
+            None => syn::parse_quote!(_),
+            Some(Pat::Tuple(t)) => {
+                let parts = (0..t.elems.len()).map(|i| -> Pat {
+                    let ith: Vec<&Pat> = pats
+                        .iter()
+                        .filter_map(|p| match p {
+                            Pat::Tuple(t) => t.elems.iter().nth(i),
+                            _ => None,
+                        })
+                        .collect();
+                    self.merged_pattern(&ith)
+                });
+                let parts: Vec<Pat> = parts.collect();
+                syn::parse_quote!((#(#parts),*))
+            }
+            Some(_) => {
+                let id = Ident::new(&format!("__item{}", self.merged_names), Span::mixed_site());
+                self.merged_names += 1;
+                syn::parse_quote!(#id)
+            }
+        }
+    }
+
+    /// Names `pat`'s parts as the parts of `item` (bound by [`Self::merged_pattern`]), in the
+    /// innermost scope.
+    fn alias_pattern(&mut self, pat: &Pat, item: &Pat) -> bool {
+        match (strip_refs(pat), strip_refs(item)) {
+            (Pat::Wild(_), _) => true,
+            (Pat::Ident(pi), Pat::Ident(it)) if pi.subpat.is_none() => {
+                let Some(b) = self.binding(&it.ident.to_string()) else {
+                    return false;
+                };
+                self.scopes
+                    .last_mut()
+                    .expect("a scope")
+                    .push((pi.ident.to_string(), b));
+                true
+            }
+            (Pat::Tuple(a), Pat::Tuple(b)) if a.elems.len() == b.elems.len() => a
+                .elems
+                .iter()
+                .zip(&b.elems)
+                .all(|(a, b)| self.alias_pattern(a, b)),
+            (other, _) => {
+                self.errors.at(
+                    &other,
+                    "this closure's parameter does not take the iterator's items apart as the \
+                     other steps do: write it as a name or a tuple of names (`x`, `&x`, `(i, x)`)",
+                );
+                false
+            }
+        }
+    }
+
+    /// The statements of `stages` applied to one item of a loop, then `finish` with the last
+    /// `.map()`'s value (`None` when there is none: the item as bound to `item`). A `.filter()`
+    /// puts what follows it in an `if`.
+    fn lower_stages(
+        &mut self,
+        stages: &[Stage],
+        item: &Pat,
+        value: Option<Expr>,
+        finish: &mut dyn FnMut(&mut Self, Option<Expr>, &mut Block),
+        out: &mut Block,
+    ) {
+        let Some((stage, rest)) = stages.split_first() else {
+            finish(self, value, out);
+            return;
+        };
+        let closure = stage.closure();
+        let result = self.in_scope(|cx| {
+            match &value {
+                Some(v) => cx.bind_closure_param(&closure.inputs[0], v.clone(), out),
+                None => {
+                    if !cx.alias_pattern(&closure.inputs[0], item) {
+                        return None;
                     }
                 }
             }
-            other => Some((other, None)),
+            Some(cx.lower_expr(&closure.body, out))
+        });
+        let Some(result) = result else {
+            return;
+        };
+        match stage {
+            Stage::Filter(_) => {
+                let mut then = Vec::new();
+                self.lower_stages(rest, item, value, finish, &mut then);
+                out.push(Stmt::If {
+                    cond: result,
+                    then,
+                    els: Vec::new(),
+                });
+            }
+            Stage::Map(_) if rest.is_empty() => finish(self, Some(result), out),
+            Stage::Map(c) => {
+                // Read again by the steps after it: a local of its own.
+                let span = c.body.span();
+                let t = self.temp(span);
+                out.push(Stmt::Let {
+                    var: t,
+                    init: Some(result),
+                });
+                let v = Expr {
+                    kind: ExprKind::Var(t),
+                    span,
+                    end: span,
+                };
+                self.lower_stages(rest, item, Some(v), finish, out)
+            }
         }
+    }
+
+    /// The pattern an item is bound to for `stages`: the closures' patterns up to the first
+    /// `.map()` (and `extra`'s, a `for` loop's, when there is none), merged.
+    fn item_pattern(&mut self, stages: &[Stage], extra: Option<&Pat>) -> Pat {
+        let upto = stages
+            .iter()
+            .position(|s| matches!(s, Stage::Map(_)))
+            .map_or(stages.len(), |i| i + 1);
+        let mut pats: Vec<&Pat> = stages[..upto]
+            .iter()
+            .map(|s| &s.closure().inputs[0])
+            .collect();
+        if upto == stages.len() && !stages.iter().any(|s| matches!(s, Stage::Map(_))) {
+            pats.extend(extra);
+        }
+        if pats.is_empty() {
+            return syn::parse_quote!(__element);
+        }
+        self.merged_pattern(&pats)
     }
 
     /// Binds a closure's parameter pattern (`x`, `mut x`, `x: f64`, `&x`) to a value: a
@@ -2922,7 +3170,8 @@ impl Lowering<'_> {
                  range (`0..n`, `(0..=n).rev()`, `(0..n).step_by(k)`) and index the arrays, or \
                  walk the function's arrays (`xs.iter()`, `&xs[a..b]`, `xs.windows(k)`, \
                  `xs.chunks(k)`, with `.zip(ys)`, `.enumerate()`, `.skip(k)`, `.take(k)`, \
-                 `.step_by(k)`, `.rev()`); for a filter, write an `if` in the loop",
+                 `.step_by(k)`, `.rev()`, and last `.filter(..)` and `.map(..)`); for anything \
+                 else, write an `if` or a `break` in the loop",
             );
             return None;
         }
@@ -3532,6 +3781,47 @@ fn strip_iter(e: &syn::Expr) -> &syn::Expr {
             strip_iter(&m.receiver)
         }
         e => e,
+    }
+}
+
+/// `p` without the references a closure's parameter matches (`&&x`, `&(i, x)`) and its type.
+fn strip_refs(p: &Pat) -> &Pat {
+    match strip_pat_type(p) {
+        Pat::Reference(r) => strip_refs(&r.pat),
+        p => p,
+    }
+}
+
+/// `e` without the `*`s in front of it.
+fn strip_derefs(e: &syn::Expr) -> &syn::Expr {
+    match strip_parens(e) {
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Deref(_),
+            expr,
+            ..
+        }) => strip_derefs(expr),
+        e => e,
+    }
+}
+
+/// The expression naming `id`.
+fn path_expr(id: &Ident) -> syn::Expr {
+    syn::parse_quote!(#id)
+}
+
+/// A step between an iterator's source and what consumes it.
+enum Stage {
+    /// `.map(|x| ..)`: the items become the closure's values.
+    Map(syn::ExprClosure),
+    /// `.filter(|x| ..)`: only the items for which the closure holds go on.
+    Filter(syn::ExprClosure),
+}
+
+impl Stage {
+    fn closure(&self) -> &syn::ExprClosure {
+        match self {
+            Stage::Map(c) | Stage::Filter(c) => c,
+        }
     }
 }
 

@@ -3,7 +3,7 @@ use autodiff::differentiate;
 #[differentiate]
 fn unsupported_iterators(w: &[f64], v: &[f64]) -> f64 {
     let mut s = 0.0;
-    for x in w.iter().filter(|x| **x > 0.0) {
+    for x in w.iter().skip_while(|x| **x > 0.0) {
         s += x;
     }
     for (a, b) in w.iter().zip(v).zip(w) {

@@ -35,6 +35,11 @@ pub(super) enum Item {
         array: VarId,
         index: syn::Expr,
     },
+    /// `&mut array[index]` (`.iter_mut()`): the name bound to it reads and writes the element.
+    ElemMut {
+        array: VarId,
+        index: syn::Expr,
+    },
     /// An integer: `.enumerate()`'s count.
     Int(syn::Expr),
     /// `array[start..start + len]`.
@@ -315,9 +320,19 @@ impl Lowering<'_> {
         if m.method != "collect" || !m.args.is_empty() || !typed {
             return false;
         }
-        let Some((source, closure)) = self.mapped_source(&m.receiver, &m.method) else {
+        let Some((source, stages)) = self.mapped_source(&m.receiver, "`.collect()`") else {
             return false;
         };
+        if let Some(filter) = stages.iter().find(|s| matches!(s, super::Stage::Filter(_))) {
+            self.errors.at(
+                filter.closure(),
+                "`.filter()` before `.collect()` is not supported (the vector's length would \
+                 depend on the data): collect every item, or sum the ones you keep",
+            );
+            let mutable = pi.mutability.is_some();
+            self.declare(&pi.ident, Ty::Unknown, None, mutable, VarKind::Local);
+            return true;
+        }
         let mut failed = false;
         let chain = match strip_parens(source) {
             // `(a..b).map(|i| ..)`: the integers of the range.
@@ -356,7 +371,7 @@ impl Lowering<'_> {
         let scope = self.scopes.last_mut().expect("a scope");
         let binding = scope.pop();
         let span = init.span();
-        let stmt = self.mapped_loop(&source, closure.as_ref(), |position, value| Stmt::Store {
+        let stmt = self.mapped_loop(&source, &stages, |position, value| Stmt::Store {
             var: vector,
             index: vec![Expr {
                 kind: ExprKind::Var(position),
@@ -504,6 +519,31 @@ impl Lowering<'_> {
         let arg = |i: usize| m.args.get(i);
         match (name.as_str(), m.args.len()) {
             ("iter" | "into_iter" | "copied" | "cloned", 0) => self.chain(&m.receiver, out, failed),
+            ("iter_mut", 0) => {
+                // Of an array of the function (or a range of one): not of a view or data.
+                let receiver = match strip_parens(&m.receiver) {
+                    syn::Expr::Index(i) => &i.expr,
+                    r => r,
+                };
+                if self.view_of(receiver).is_some() || self.local_of(receiver).is_none() {
+                    self.errors.at(
+                        &m.receiver,
+                        "`.iter_mut()` walks an array of the function here (`h.iter_mut()`, \
+                         `h[1..].iter_mut()`, with `let mut h = vec![0.0; n];`)",
+                    );
+                    *failed = true;
+                    return None;
+                }
+                let c = self.chain(&m.receiver, out, failed)?;
+                let item = c.item;
+                Some(Chain {
+                    item: Rc::new(move |t| match item(t) {
+                        Item::Elem { array, index } => Item::ElemMut { array, index },
+                        other => other,
+                    }),
+                    ..c
+                })
+            }
             ("rev", 0) => {
                 let c = self.chain(&m.receiver, out, failed)?;
                 Some(Chain {
@@ -694,6 +734,16 @@ impl Lowering<'_> {
                         let start = self.int_local("view_start", start, span, body);
                         let len = self.int_local("view_len", len, span, body);
                         self.bind_view(&pi.ident, *array, start, len);
+                        return true;
+                    }
+                    Item::ElemMut { array, index } => {
+                        let index = self.int_local("elem", index, span, body);
+                        let at = self.elems.len();
+                        self.elems.push((*array, index));
+                        self.scopes
+                            .last_mut()
+                            .expect("a scope")
+                            .push((pi.ident.to_string(), Binding::Elem(at)));
                         return true;
                     }
                     Item::Tuple(_) => unreachable!("matched above"),
