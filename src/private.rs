@@ -394,6 +394,13 @@ pub fn lift_slice<T: crate::Real>(values: &[f64]) -> Vec<T> {
     values.iter().map(|&v| T::from_f64(v)).collect()
 }
 
+/// An array of the version over dual numbers that carries no derivative, as the element type
+/// a callee's parameter takes (its own `S`, or `f64` for a constant parameter): its values
+/// are all it has.
+pub fn relift_slice<A: crate::Real, T: crate::Real>(values: &[A]) -> Vec<T> {
+    values.iter().map(|&v| T::from_f64(v.primal())).collect()
+}
+
 /// An argument of a type the macro cannot see (a `const`, a field, a value of a user type) passed
 /// to a `_generic` callee: an `f64` becomes the callee's scalar `S`, like a float literal; any
 /// other value is passed on as it is. The choice is made by method resolution on the argument's

@@ -402,3 +402,176 @@ fn arrays_assigned_from_calls_and_literals() {
         |p, dp| euler_run_jvp(p, dp, &start).1,
     );
 }
+
+// ------------------------------------------------------------------ found by stress tests
+
+/// Accelerations of two unit masses on springs: the leapfrog integrator below reassigns the
+/// array it first bound from a call.
+#[differentiate]
+fn springs(x: &[f64], k: f64) -> [f64; 2] {
+    [
+        -k * x[0] + 0.5 * (x[1] - x[0]),
+        -k * x[1] - 0.5 * (x[1] - x[0]).sin(),
+    ]
+}
+
+#[differentiate]
+fn leapfrog(p: &[f64]) -> f64 {
+    let k = p[4];
+    let mut x = [p[0], p[1]];
+    let mut v = [p[2], p[3]];
+    let mut acc = springs(&x, k);
+    for _ in 0..8 {
+        for i in 0..2 {
+            v[i] += 0.05 * acc[i];
+            x[i] += 0.1 * v[i];
+        }
+        acc = springs(&x, k);
+        for i in 0..2 {
+            v[i] += 0.05 * acc[i];
+        }
+    }
+    let mut c = acc;
+    c[0] *= 2.0;
+    let mut s = springs(&v, k).to_vec();
+    s[1] += x[0];
+    x[0] * v[1] + c[0] * s[1] + springs(&x, k)[1]
+}
+
+/// Newton's method on a residual returning `[f64; 2]`, reassigned in a `while` loop.
+#[differentiate]
+fn residual(v: &[f64], a: f64) -> [f64; 2] {
+    [v[0] * v[0] + v[1] - a, v[0] - v[1] * v[1] * v[1]]
+}
+
+#[differentiate]
+fn newton(p: &[f64]) -> f64 {
+    let mut v = [1.0, 1.0];
+    let mut r = residual(&v, p[0]);
+    let mut steps = 0;
+    while (r[0].abs() + r[1].abs()) > 1e-13 && steps < 50 {
+        // The Jacobian [[2v0, 1], [1, -3v1²]], inverted by hand.
+        let (a, b, c, d) = (2.0 * v[0], 1.0, 1.0, -3.0 * v[1] * v[1]);
+        let det = a * d - b * c;
+        v[0] -= (d * r[0] - b * r[1]) / det;
+        v[1] -= (-c * r[0] + a * r[1]) / det;
+        r = residual(&v, p[0]);
+        steps += 1;
+    }
+    v[0] + 2.0 * v[1]
+}
+
+#[test]
+fn reassigned_call_results() {
+    check_slice_function(
+        &[0.4, -0.3, 0.1, 0.2, 1.5],
+        leapfrog,
+        leapfrog_grad,
+        |p, dp| leapfrog_jvp(p, dp).1,
+    );
+    // Newton converges to the root, whose derivative is the implicit one: only the last
+    // steps matter, so central differences and forward mode agree with it.
+    let p = [2.5];
+    let mut g = [0.0];
+    newton_grad(&p, &mut g);
+    assert_close(g[0], numeric_slice_gradient(newton, &p)[0], 1e-7);
+    assert_close(g[0], newton_jvp(&p, &[1.0]).1, 1e-12);
+}
+
+/// A sum of two values, and its square: `square(sum2(&z))` passes a call that takes a local
+/// array as the argument of another call.
+#[differentiate]
+fn sum2(z: &[f64]) -> f64 {
+    z[0] + z[1]
+}
+
+#[differentiate]
+fn square(x: f64) -> f64 {
+    x * x
+}
+
+#[differentiate]
+fn nested_calls(w: &[f64]) -> f64 {
+    let z = [w[0], w[1] * w[2]];
+    let mut acc = square(sum2(&z)) + w[0];
+    let t = sum2(&z);
+    acc += square(t);
+    for i in (0..3).step_by(2) {
+        acc += sum2(&w[i..i + 2]) * square(sum2(&w[i / 2..i / 2 + 2]));
+    }
+    acc
+}
+
+/// Results bound inside branches of a loop, one element read.
+#[differentiate]
+fn results_in_branches(w: &[f64]) -> f64 {
+    let mut s = [w[0], w[1]];
+    let mut acc = 0.0;
+    for k in 0..4 {
+        if s[0] > -10.0 {
+            let r = pendulum(&s, w[2]);
+            s[0] += 0.1 * r[0];
+        }
+        match k % 2 {
+            0 => {
+                let q = pendulum(w, 1.0);
+                acc += q[1].sin();
+            }
+            _ => acc += 2.0 * pendulum(&s, w[2])[1],
+        }
+    }
+    acc + s[0]
+}
+
+#[test]
+fn calls_nested_and_in_branches() {
+    let w = [0.3, -0.7, 1.1, 0.4];
+    check_slice_function(&w, nested_calls, nested_calls_grad, |w, dw| {
+        nested_calls_jvp(w, dw).1
+    });
+    check_slice_function(
+        &w[..3],
+        results_in_branches,
+        results_in_branches_grad,
+        |w, dw| results_in_branches_jvp(w, dw).1,
+    );
+}
+
+/// A layer returning `[f64; 2]`, its result fed to the next layer.
+#[differentiate]
+fn layer(w: &[f64], z: &[f64]) -> [f64; 2] {
+    [
+        (w[0] * z[0] + w[1] * z[1]).tanh(),
+        (w[2] * z[0] - w[3] * z[1]).tanh(),
+    ]
+}
+
+#[differentiate]
+fn weighted(a: &[f64], #[constant] weights: &[f64]) -> f64 {
+    weights[0] * a[0] * a[1] + weights[1] * a[1]
+}
+
+#[differentiate]
+fn two_layers(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let h1 = layer(&w[0..4], x);
+    let h2 = layer(&w[4..8], &h1);
+    let grid = [1.0, 2.0];
+    // Arrays written out as arguments, to a differentiated and to a constant parameter.
+    let lit = dot(&h2, &[0.5, -1.5]) + weighted(&h1, &[2.0, 0.25]);
+    // A local closure over a slice, called with a local array.
+    let affine = |u: &[f64]| layer(&[u[0], 1.0, u[1], -1.0], u);
+    let h3 = affine(&h2);
+    lit + weighted(&h3, &grid) + dot(&h1, &h2)
+}
+
+#[test]
+fn results_passed_on_and_arrays_written_out() {
+    let w = [0.3, -0.7, 1.1, 0.4, -0.25, 0.6, 0.9, -0.35];
+    let x = [0.8, -0.5];
+    check_slice_function(
+        &w,
+        |w| two_layers(w, &x),
+        |w, g| two_layers_grad(w, g, &x),
+        |w, dw| two_layers_jvp(w, dw, &x).1,
+    );
+}

@@ -17,15 +17,23 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
         effect_calls,
         ..
     } = f;
-    // A variable that is indexed (`k[i]`) holds an array: bound to a call's result, it is the
-    // `[f64; N]` the callee returns.
+    // A variable that is indexed (`k[i]`) or passed to a call as `&k` holds an array: bound to
+    // a call's result, it is the `[f64; N]` the callee returns.
     let mut indexed = std::collections::HashMap::new();
     each_stmt(body, &mut |s| {
         for e in stmt_exprs(s) {
-            each_expr(e, &mut |e| {
-                if let ExprKind::Index { var, index } = &e.kind {
+            each_expr(e, &mut |e| match &e.kind {
+                ExprKind::Index { var, index } => {
                     indexed.entry(*var).or_insert(index.len());
                 }
+                ExprKind::Call { args, .. } => {
+                    for a in args {
+                        if let Some(v) = borrowed_var(a, vars) {
+                            indexed.entry(v).or_insert(1);
+                        }
+                    }
+                }
+                _ => {}
             });
         }
     });
@@ -102,6 +110,22 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
     }
 }
 
+/// The variable `a` borrows whole or in part, if it is written `&v` or `&v[..]`.
+fn borrowed_var(a: &Expr, vars: &[Var]) -> Option<VarId> {
+    use proc_macro2::TokenTree as T;
+    let ExprKind::Opaque { tokens, refs } = &a.kind else {
+        return None;
+    };
+    let [v] = refs.as_slice() else {
+        return None;
+    };
+    let t: Vec<T> = tokens.clone().into_iter().collect();
+    match t.as_slice() {
+        [T::Punct(p), T::Ident(i), ..] if p.as_char() == '&' && *i == vars[*v].ident => Some(*v),
+        _ => None,
+    }
+}
+
 /// The type of an expression, from what is known of its parts.
 pub fn type_of(e: &Expr, vars: &[Var]) -> Ty {
     match &e.kind {
@@ -138,8 +162,9 @@ pub fn type_of(e: &Expr, vars: &[Var]) -> Ty {
             .iter()
             .map(|a| type_of(a, vars))
             .fold(Ty::Unknown, join),
-        ExprKind::Call { args, .. } => {
-            if args.iter().any(|a| is_active(a, vars)) {
+        // Active through a float argument or an array one (`g(&z)`).
+        ExprKind::Call { .. } => {
+            if is_active(e, vars) {
                 Ty::Float
             } else {
                 Ty::Unknown

@@ -45,6 +45,8 @@ pub fn lower(
         effect_calls: Vec::new(),
         array_locals: std::collections::HashMap::new(),
         ret: None,
+        array_names: array_names(&item.block),
+        call_arrays: std::collections::HashSet::new(),
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
@@ -435,6 +437,12 @@ struct Lowering<'e> {
     scopes: Scopes,
     closures: Vec<LocalClosure>,
     views: Vec<chain::View>,
+    /// Names the body indexes (`k[i]`) or passes as `&k` to a call: a name bound to a call's
+    /// result (`let k = g(x);`) is then taken for the `[f64; N]` array the call returns.
+    array_names: std::collections::HashSet<String>,
+    /// Locals bound to a call's result and taken for arrays ([`Self::array_names`]): whole
+    /// assignments and copies of them are element by element.
+    call_arrays: std::collections::HashSet<VarId>,
     /// Elements bound by `iter_mut`: the array, and the integer local holding the index.
     elems: Vec<(VarId, VarId)>,
     /// Names made for items taken apart by several closures ([`Self::merged_pattern`]).
@@ -942,6 +950,26 @@ impl Lowering<'_> {
         // A variable declared now and assigned later is storage, like a `let mut`.
         let mutable = mutable || local.init.is_none();
         let var = self.new_var(&ident, ty, written_ty, mutable, VarKind::Local);
+        // `let k = g(x);` (or `g(x).to_vec()`) of a name the body indexes or passes as `&k`:
+        // the array `g` returns (inference confirms it from the call).
+        let call = local
+            .init
+            .as_ref()
+            .and_then(|i| self.sibling_call_result(&i.expr));
+        if let Some(call) = call {
+            if self.array_names.contains(&ident.to_string())
+                && matches!(ty, Ty::Unknown | Ty::FloatArray(1))
+            {
+                self.call_arrays.insert(var);
+                let init = self.lower_expr(call, out);
+                out.push(Stmt::Let {
+                    var,
+                    init: Some(init),
+                });
+                self.bind(var);
+                return;
+            }
+        }
         match local.init.as_ref().map(|init| strip_parens(&init.expr)) {
             Some(e @ (syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_))) => {
                 // `let y = if c { a } else { b };` → `let y; if c { y = a } else { y = b }`.
@@ -1174,13 +1202,35 @@ impl Lowering<'_> {
                 }
             }
             let local = self.local_of(arg);
+            // `&v` of a local array: the parameter is a view of it, passed on to callees as
+            // `&v[..]` (the array itself would be passed by value).
+            let view = match (strip_parens(arg), local) {
+                (syn::Expr::Reference(r), Some(v))
+                    if r.mutability.is_none()
+                        && !matches!(self.vars[v].kind, VarKind::Param { .. })
+                        && (self.vars[v].ty == Ty::FloatArray(1)
+                            || self.call_arrays.contains(&v)
+                            || self
+                                .array_locals
+                                .get(&v)
+                                .is_some_and(|a| a.rank == 1 && a.float)) =>
+                {
+                    let inner = &r.expr;
+                    self.slice_view(&syn::parse_quote!(&#inner[..]), arg.span(), out)
+                }
+                _ => None,
+            };
             let value = self.lower_expr(arg, out);
-            params.push((pat, local, value));
+            params.push((pat, local, value, view));
         }
         let saved = std::mem::replace(&mut self.scopes, self.closures[index].scopes.clone());
         self.scopes.push(Vec::new());
         self.inlining += 1;
-        for (pat, local, value) in params {
+        for (pat, local, value, view) in params {
+            if let (Some(view), Pat::Ident(pi)) = (view, strip_pat_type(pat)) {
+                self.bind_view(&pi.ident, view.array, view.start, view.len);
+                continue;
+            }
             // A variable of the function passed as `v` or `&v` is named directly.
             let value = match local {
                 Some(v) => Expr {
@@ -1245,9 +1295,11 @@ impl Lowering<'_> {
         let shape = match self.array_locals.get(&source) {
             Some(a) if a.rank == 1 && a.float => a.len.clone(),
             Some(_) => return false,
-            // A parameter, differentiated or data (`let mut s = x0.to_vec();`).
-            None if self.vars[source].ty == Ty::FloatArray(1)
-                && matches!(self.vars[source].kind, VarKind::Param { .. }) =>
+            // A parameter, differentiated or data (`let mut s = x0.to_vec();`), or a call's
+            // result (`let mut c = k;`): a vector of its length.
+            None if (self.vars[source].ty == Ty::FloatArray(1)
+                && matches!(self.vars[source].kind, VarKind::Param { .. }))
+                || self.call_arrays.contains(&source) =>
             {
                 None
             }
@@ -1420,8 +1472,10 @@ impl Lowering<'_> {
             e => e,
         };
         let v = self.local_of(e)?;
-        (self.array_locals.contains_key(&v) || matches!(self.vars[v].ty, Ty::FloatArray(_)))
-            .then_some(v)
+        (self.array_locals.contains_key(&v)
+            || self.call_arrays.contains(&v)
+            || matches!(self.vars[v].ty, Ty::FloatArray(_)))
+        .then_some(v)
     }
 
     /// `h = [x; n]`, `h = vec![x; n]` (a reset) and `h = a` (a copy) for an array `h` of the
@@ -1433,6 +1487,7 @@ impl Lowering<'_> {
         };
         let rank = match self.array_locals.get(&target) {
             Some(a) => a.rank,
+            None if self.call_arrays.contains(&target) => 1,
             None => match self.vars[target].ty {
                 Ty::FloatArray(r) => usize::from(r),
                 _ => return false,
@@ -2416,6 +2471,19 @@ impl Lowering<'_> {
                 let view = self.view_of(&i.expr).expect("checked");
                 self.view_index(view, &i.index, out)
             }
+            // `g(x)[i]` of a callee returning `[f64; N]`: its result in a local, indexed.
+            syn::Expr::Index(i) if self.is_sibling_call(&i.expr) => {
+                let name = Ident::new(&format!("__result{}", self.vars.len()), i.expr.span());
+                self.array_names.insert(name.to_string());
+                let call = &i.expr;
+                let local: syn::Stmt = syn::parse_quote!(let #name = #call;);
+                let syn::Stmt::Local(local) = local else {
+                    unreachable!("a `let` parses as a local")
+                };
+                self.lower_local(&local, out);
+                let index = &i.index;
+                return self.lower_expr(&syn::parse_quote!(#name[#index]), out);
+            }
             syn::Expr::Index(_) => {
                 let (base, indices) = flatten_index(expr);
                 match self.local_of(base) {
@@ -2503,7 +2571,7 @@ impl Lowering<'_> {
                 span,
                 end: span,
             }];
-            args.extend(m.args.iter().map(|a| self.lower_expr(a, out)));
+            args.extend(m.args.iter().map(|a| self.lower_call_arg(a, out)));
             let method = &m.method;
             return ExprKind::Call {
                 path: syn::parse_quote_spanned!(method.span()=> Self::#method),
@@ -2653,11 +2721,41 @@ impl Lowering<'_> {
         if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
             return self.opaque(&syn::Expr::Call(c.clone()));
         }
-        let args = c.args.iter().map(|a| self.lower_expr(a, out)).collect();
+        let args = c.args.iter().map(|a| self.lower_call_arg(a, out)).collect();
         ExprKind::Call {
             path: p.path.clone(),
             args,
         }
+    }
+
+    /// An argument of a call of another function. An array written out (`&[a, b]`,
+    /// `[a, b]`, `&vec![a, b]`, `&[0.0; 3]`) becomes a local array first, passed the way it
+    /// was written.
+    fn lower_call_arg(&mut self, a: &syn::Expr, out: &mut Block) -> Expr {
+        let (inner, by_ref) = match strip_parens(a) {
+            syn::Expr::Reference(r) if r.mutability.is_none() => (strip_parens(&r.expr), true),
+            e => (e, false),
+        };
+        let written_out = match inner {
+            syn::Expr::Array(_) | syn::Expr::Repeat(_) => true,
+            syn::Expr::Macro(m) => m.mac.path.is_ident("vec") && by_ref,
+            _ => false,
+        };
+        if !written_out {
+            return self.lower_expr(a, out);
+        }
+        let name = Ident::new(&format!("__arg{}", self.vars.len()), inner.span());
+        let local: syn::Stmt = syn::parse_quote!(let #name = #inner;);
+        let syn::Stmt::Local(local) = local else {
+            unreachable!("a `let` parses as a local")
+        };
+        self.lower_local(&local, out);
+        let passed: syn::Expr = if by_ref {
+            syn::parse_quote!(&#name)
+        } else {
+            syn::parse_quote!(#name)
+        };
+        self.lower_expr(&passed, out)
     }
 
     /// The local variable that `e` names, if it is one (`x`, `(x)`, `&x`).
@@ -3790,6 +3888,46 @@ fn strip_refs(p: &Pat) -> &Pat {
         Pat::Reference(r) => strip_refs(&r.pat),
         p => p,
     }
+}
+
+/// The names `body` indexes (`k[i]`, `k[i][j]`) or passes to a call as `&k` or `&k[a..b]`.
+fn array_names(body: &syn::Block) -> std::collections::HashSet<String> {
+    use syn::visit::Visit;
+    struct Names(std::collections::HashSet<String>);
+    impl Names {
+        fn name(&mut self, e: &syn::Expr) {
+            if let syn::Expr::Path(p) = strip_parens(e) {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.insert(id.to_string());
+                }
+            }
+        }
+        fn argument(&mut self, a: &syn::Expr) {
+            if let syn::Expr::Reference(r) = strip_parens(a) {
+                match strip_parens(&r.expr) {
+                    syn::Expr::Index(i) => self.name(&i.expr),
+                    e => self.name(e),
+                }
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_expr_index(&mut self, i: &'ast syn::ExprIndex) {
+            self.name(&i.expr);
+            syn::visit::visit_expr_index(self, i);
+        }
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            c.args.iter().for_each(|a| self.argument(a));
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            m.args.iter().for_each(|a| self.argument(a));
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut names = Names(std::collections::HashSet::new());
+    names.visit_block(body);
+    names.0
 }
 
 /// `e` without the `*`s in front of it.

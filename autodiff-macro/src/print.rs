@@ -204,6 +204,16 @@ impl Printer<'_> {
                                     quote!(&*::autodiff::__private::lift_slice(&(#printed)[..]))
                                 }
                             }
+                            // A local array that carries no derivative, passed by reference:
+                            // its values, as whichever the callee's parameter takes (`S`, or
+                            // `f64` for a `#[constant]` one).
+                            Ok(Some((v, _)))
+                                if !self.vars[v].active
+                                    && self.vars[v].ty == Ty::FloatArray(1)
+                                    && !matches!(a.kind, ExprKind::Var(_)) =>
+                            {
+                                quote!(&*::autodiff::__private::relift_slice(&(#printed)[..]))
+                            }
                             // A `const`, a field or a user's value, whose type the macro
                             // does not know: an `f64` becomes an `S`, the rest passes as is.
                             Ok(None)

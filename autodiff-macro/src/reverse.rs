@@ -1433,7 +1433,16 @@ impl Rev<'_> {
         let mut disqualified: HashSet<VarId> = HashSet::new();
         each_stmt(loop_body(body), &mut |s| {
             match s {
-                Stmt::Let { var, .. } | Stmt::Assign { var, .. } => {
+                Stmt::Let { var, .. } => {
+                    // An array made in the body (`let k = g(x);`) is a new one each time.
+                    moving.insert(*var);
+                    disqualified.insert(*var);
+                }
+                Stmt::LetCall { vars: outs, .. } => {
+                    moving.extend(outs.iter().flatten());
+                    disqualified.extend(outs.iter().flatten());
+                }
+                Stmt::Assign { var, .. } => {
                     moving.insert(*var);
                 }
                 Stmt::Store { var, .. } => {
@@ -2229,10 +2238,11 @@ impl Rev<'_> {
                 _ => None,
             };
             let Some((v, range)) = again else {
-                buffers.push(self.buffer_arg(a));
+                buffers.push(self.buffer_arg(a, &mut pre, out));
                 continue;
             };
             let adj = self.var_adj(v);
+            let range = range.map(|g| self.kept_range(g, &mut pre, out));
             let place = quote!(#adj #range);
             let tmp = self.fresh("again");
             pre.push(quote! {
@@ -2414,8 +2424,14 @@ struct Results<'a> {
 
 impl Rev<'_> {
     /// The buffer a callee's backpropagator takes for an array argument (`None` for other
-    /// arguments): the caller's adjoint of that array, or `None` when it has none.
-    fn buffer_arg(&mut self, a: &Expr) -> Option<TokenStream> {
+    /// arguments): the caller's adjoint of that array (or of the range passed), or `None` when
+    /// it has none. Statements the reverse sweep runs before the call go to `pre`.
+    fn buffer_arg(
+        &mut self,
+        a: &Expr,
+        pre: &mut Vec<TokenStream>,
+        out: &mut Out,
+    ) -> Option<TokenStream> {
         let f = self.f;
         let (var, range) = match array_argument(a, &f.vars) {
             Ok(Some(found)) => found,
@@ -2429,14 +2445,52 @@ impl Rev<'_> {
         }
         // The adjoint of a parameter is a `&mut` buffer; of a local, an owned array.
         let adj = self.var_adj(var);
-        let place = match (range, matches!(v.kind, VarKind::Param { .. })) {
-            (Some(g), _) => quote!(&mut #adj #g),
+        let param = matches!(v.kind, VarKind::Param { .. });
+        let place = match (range, param) {
+            (Some(g), _) => {
+                let g = self.kept_range(g, pre, out);
+                quote!(&mut #adj #g)
+            }
             (None, true) => quote!(&mut *#adj),
             (None, false) => quote!(&mut #adj),
         };
         Some(quote!(::core::option::Option::Some(
             ::autodiff::__private::IntoBuffer::into_buffer(#place)
         )))
+    }
+
+    /// The brackets of a range passed to a callee (`[i..i + n]`), as the reverse sweep reads
+    /// them: its bounds are kept from the forward sweep, where the names they read may not
+    /// exist (a loop variable the reverse sweep does not walk, a local of a branch).
+    fn kept_range(
+        &mut self,
+        g: proc_macro2::Group,
+        pre: &mut Vec<TokenStream>,
+        out: &mut Out,
+    ) -> TokenStream {
+        let Ok(syn::Expr::Range(r)) = syn::parse2::<syn::Expr>(g.stream()) else {
+            return quote!(#g);
+        };
+        let mut keep = |this: &mut Self, bound: &Option<Box<syn::Expr>>| {
+            bound.as_ref().map(|b| {
+                let name = this.fresh("bound");
+                if this.loop_level() > 0 {
+                    // Popped in the reverse of the order pushed.
+                    out.fwd.push(this.push(quote!(#b), Kind::Usize));
+                    pre.insert(0, this.pop(&name, Kind::Usize));
+                } else if this.depth > 0 {
+                    this.hoisted.push(quote!(let mut #name: usize = 0;));
+                    out.fwd.push(quote!(#name = #b;));
+                } else {
+                    out.fwd.push(quote!(let #name: usize = #b;));
+                }
+                name
+            })
+        };
+        let start = keep(self, &r.start);
+        let end = keep(self, &r.end);
+        let limits = &r.limits;
+        quote!([#start #limits #end])
     }
 }
 

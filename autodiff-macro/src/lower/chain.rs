@@ -766,7 +766,7 @@ impl Lowering<'_> {
         }
     }
 
-    fn bind_view(&mut self, name: &Ident, array: VarId, start: VarId, len: VarId) {
+    pub(super) fn bind_view(&mut self, name: &Ident, array: VarId, start: VarId, len: VarId) {
         let index = self.views.len();
         self.views.push(View { array, start, len });
         self.scopes
