@@ -1429,3 +1429,40 @@ fn slicing_keeps_values_names_and_moving_bases() {
     Cursor { at: 1.into() }.walk_grad(&w, &mut g, 2);
     assert_all_close(&g, &[0.0, 2.0 * w[1], 0.0, 2.0 * w[3], 0.0], 1e-15);
 }
+
+/// Vectors made inside a branch of a loop body, one of them in a branch of a nested loop: the
+/// reverse sweep sizes their adjoints from lengths kept in the body's scope.
+#[differentiate]
+fn vectors_in_branches(w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        if w[i] > 0.0 {
+            let mut t = vec![0.0; i + 2];
+            for j in 0..t.len() {
+                t[j] = w[i] * (j as f64 + 0.5) + w[(i + j) % w.len()];
+            }
+            s += t[1] * t[t.len() - 1];
+        } else {
+            let mut k = 0;
+            while k < 2 {
+                if s > -100.0 {
+                    let u = vec![w[i] * s; k + 1];
+                    s += u[k].sin();
+                }
+                k += 1;
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn vectors_made_in_branches_of_loops() {
+    let w = [0.3, -0.8, 1.1, -0.45, 0.2];
+    check_slice_function(
+        &w,
+        vectors_in_branches,
+        vectors_in_branches_grad,
+        |w, dw| vectors_in_branches_jvp(w, dw).1,
+    );
+}

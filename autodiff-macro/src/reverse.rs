@@ -509,6 +509,9 @@ struct LoopCx {
     counters: Vec<Ident>,
     /// The emitter's depth of the body's block.
     body_depth: usize,
+    /// Declarations at the top of the body's forward sweep: values set in a nested block that
+    /// the end of the iteration records (the length of a vector made in a branch).
+    body_decls: Vec<TokenStream>,
 }
 
 struct Rev<'a> {
@@ -1253,6 +1256,7 @@ impl Rev<'_> {
             end_records: Vec::new(),
             counters: Vec::new(),
             body_depth: self.depth + 1,
+            body_decls: Vec::new(),
         });
         self.adj_scopes.push(Vec::new());
         let accs = self.adjoint_accumulators(kind, body);
@@ -1284,6 +1288,7 @@ impl Rev<'_> {
             let value = quote!(::autodiff::__private::TapeInt::to_tape(#id));
             inner.fwd.push(self.push(value, Kind::Usize));
         }
+        inner.fwd.splice(0..0, cx.body_decls.iter().cloned());
         let mut restores = Vec::new();
         for (value, _, kind) in &cx.end_records {
             inner.fwd.push(self.push(value.clone(), *kind));
@@ -2522,9 +2527,20 @@ fn zero_array(init: &Expr, rev: &mut Rev, id: &Ident, out: &mut Out) -> TokenStr
             out.fwd.push(quote!(#len = #id.len();));
         }
     } else {
+        // Recorded at the end of the iteration, where a vector made in a nested block (an
+        // `if` in the body) no longer exists: its length is kept in the body's scope.
+        let held = rev.fresh("held");
+        let depth = rev.depth;
         let cx = rev.loops.last_mut().expect("inside a loop");
-        cx.end_records
-            .push((quote!(#id.len()), len.clone(), Kind::Usize));
+        if depth > cx.body_depth {
+            cx.body_decls.push(quote!(let mut #held: usize = 0;));
+            out.fwd.push(quote!(#held = #id.len();));
+            cx.end_records
+                .push((quote!(#held), len.clone(), Kind::Usize));
+        } else {
+            cx.end_records
+                .push((quote!(#id.len()), len.clone(), Kind::Usize));
+        }
     }
     repeat_array(init, quote!(0.0_f64), Some(quote!(#len)), &rev.p)
 }
