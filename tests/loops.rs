@@ -1466,3 +1466,66 @@ fn vectors_made_in_branches_of_loops() {
         |w, dw| vectors_in_branches_jvp(w, dw).1,
     );
 }
+
+/// Vectors grown by `push`: residuals collected then reduced, indices of data, a trajectory
+/// read back while it grows (`traj[traj.len() - 3]`), and vectors made in a loop body and in a
+/// branch of it.
+#[differentiate]
+fn pushed(p: &[f64], #[constant] xs: &[f64], #[constant] ys: &[f64]) -> f64 {
+    let mut r = Vec::new();
+    let mut idx = Vec::new();
+    for i in 0..xs.len() {
+        r.push(ys[i] - (p[0] * xs[i] + p[1]).tanh());
+        if xs[i] > 0.0 {
+            idx.push(i);
+        }
+    }
+    let mut pos: Vec<f64> = Vec::with_capacity(idx.len());
+    for &i in idx.iter() {
+        pos.push(r[i] * p[2]);
+    }
+    let mut s = 0.0;
+    for k in 0..r.len() {
+        s += r[k] * r[k];
+    }
+    let m: f64 = pos.iter().map(|v| v.exp()).sum();
+    let mut traj = vec![];
+    let mut x = p[0];
+    for _ in 0..5 {
+        x = x - 0.1 * x.sin();
+        traj.push(x);
+        if traj.len() > 2 {
+            let a = traj[traj.len() - 1];
+            let b = traj[traj.len() - 3];
+            x += 0.01 * (a - b) * b;
+        }
+    }
+    for t in 0..2 {
+        let mut local = Vec::new();
+        if t == 1 {
+            let mut inner = Vec::new();
+            if x > -10.0 {
+                inner.push(p[1] * x);
+            }
+            inner.push(inner[0] * inner[0]);
+            s += inner[1];
+        }
+        for j in 0..3 {
+            local.push(p[j] * t as f64 + s);
+        }
+        s += local.iter().sum::<f64>() * 0.1;
+    }
+    s + m + traj.iter().sum::<f64>()
+}
+
+#[test]
+fn vectors_grown_by_push() {
+    let xs = [0.5, -1.0, 1.5, 2.0];
+    let ys = [0.2, -0.4, 0.6, 0.9];
+    check_slice_function(
+        &[0.4, -0.3, 0.7],
+        |p| pushed(p, &xs, &ys),
+        |p, g| pushed_grad(p, g, &xs, &ys),
+        |p, dp| pushed_jvp(p, dp, &xs, &ys).1,
+    );
+}

@@ -203,6 +203,11 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
             }
         }
         Stmt::Passive(t) => t.clone(),
+        Stmt::Push { var, value } => {
+            let id = &vars[*var].ident;
+            let e = p.expr(value, matches!(vars[*var].ty, Ty::FloatArray(_)));
+            quote!(#id.push(#e);)
+        }
         Stmt::Store {
             var,
             index,

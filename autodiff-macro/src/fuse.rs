@@ -242,7 +242,9 @@ impl<'a> Uses<'a> {
                     }
                     LoopKind::While { .. } | LoopKind::Infinite => {}
                 },
-                Stmt::Exit { .. } | Stmt::Return { .. } | Stmt::Passive(_) => ok = false,
+                Stmt::Exit { .. } | Stmt::Return { .. } | Stmt::Passive(_) | Stmt::Push { .. } => {
+                    ok = false
+                }
                 Stmt::If { .. } | Stmt::Match { .. } | Stmt::Block(_) => {}
             }
             for e in stmt_exprs(s) {
@@ -379,6 +381,7 @@ fn rename_block(b: &mut [Stmt], from: VarId, to: VarId, from_id: &syn::Ident, to
                 index.iter_mut().for_each(re);
                 re(value);
             }
+            Stmt::Push { value, .. } => re(value),
             Stmt::If { cond, then, els } => {
                 re(cond);
                 rename_block(then, from, to, from_id, to_id);

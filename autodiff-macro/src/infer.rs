@@ -313,6 +313,22 @@ impl Infer<'_> {
                 }
                 self.block(body);
             }
+            Stmt::Push { var, value } => {
+                // A vector of floats if a float is pushed, else data (`idx.push(i)`).
+                match type_of(value, self.vars) {
+                    Ty::Float => self.set_ty(*var, Ty::FloatArray(1)),
+                    Ty::Int | Ty::Bool | Ty::Other => self.set_ty(*var, Ty::Other),
+                    _ => {}
+                }
+                if matches!(self.vars[*var].ty, Ty::FloatArray(_)) {
+                    self.expect(value, Ty::Float);
+                } else {
+                    self.expr(value);
+                }
+                if is_active(value, self.vars) {
+                    self.set_active(*var);
+                }
+            }
             Stmt::Passive(_) | Stmt::Exit { .. } => {}
         }
     }
@@ -421,6 +437,7 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
                 }
             }
             Stmt::LetCall { call, .. } => check_expr(call, vars, errors),
+            Stmt::Push { value, .. } => check_expr(value, vars, errors),
             Stmt::Let { init: None, .. } | Stmt::Passive(_) => {}
             Stmt::If { cond, then, els } => {
                 check_expr(cond, vars, errors);
@@ -596,10 +613,10 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
                 e.span,
                 e.end,
                 format!(
-                    "`{}` is taken for a single `f64` (the result of a call or a closure, as far \
-                     as `#[differentiate]` can see), so it cannot be indexed: a result of type \
-                     `[f64; N]` cannot be indexed yet; return a tuple and write `let (a, b) = \
-                     g(..);`, or call one function per output",
+                    "`{}` holds a single `f64` as far as `#[differentiate]` can see, so it \
+                     cannot be indexed: the `[f64; N]` result of a `#[differentiate]` function \
+                     can be (`let k = g(x); k[0]`), a closure's cannot; bind the values to a \
+                     local array (`let k = [a, b];`)",
                     vars[*var].user_name
                 ),
             );

@@ -47,6 +47,9 @@ pub fn lower(
         ret: None,
         array_names: array_names(&item.block),
         call_arrays: std::collections::HashSet::new(),
+        pushed_names: pushed_names(&item.block),
+        pushed: std::collections::HashSet::new(),
+        pushed_lens: std::collections::HashMap::new(),
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
@@ -202,7 +205,9 @@ pub fn lower(
         None => cx.lower_block(&item.block, Sink::Return),
     };
     let ret = ret?;
+    let pushed = cx.pushed.clone();
     Some(Function {
+        pushed,
         name: sig.ident.clone(),
         vis: item.vis.clone(),
         params,
@@ -443,6 +448,14 @@ struct Lowering<'e> {
     /// Locals bound to a call's result and taken for arrays ([`Self::array_names`]): whole
     /// assignments and copies of them are element by element.
     call_arrays: std::collections::HashSet<VarId>,
+    /// Names the body calls `.push(..)` on.
+    pushed_names: std::collections::HashSet<String>,
+    /// Locals made by `Vec::new()` (or `Vec::with_capacity(n)`, `vec![]`) and pushed onto:
+    /// vectors of floats when inference finds a float pushed.
+    pushed: std::collections::HashSet<VarId>,
+    /// The integer local counting each pushed vector's elements, which `v.len()` reads: the
+    /// reverse sweep runs it back like any counter.
+    pushed_lens: std::collections::HashMap<VarId, VarId>,
     /// Elements bound by `iter_mut`: the array, and the integer local holding the index.
     elems: Vec<(VarId, VarId)>,
     /// Names made for items taken apart by several closures ([`Self::merged_pattern`]).
@@ -950,6 +963,35 @@ impl Lowering<'_> {
         // A variable declared now and assigned later is storage, like a `let mut`.
         let mutable = mutable || local.init.is_none();
         let var = self.new_var(&ident, ty, written_ty, mutable, VarKind::Local);
+        // `let mut v = Vec::new();` of a vector the body pushes onto.
+        let empty = local.init.as_ref().is_some_and(|i| is_empty_vec(&i.expr));
+        if empty && self.pushed_names.contains(&ident.to_string()) {
+            self.pushed.insert(var);
+            let span = ident.span();
+            let len = self.new_var(
+                &Ident::new(&format!("__len{var}"), Span::mixed_site()),
+                Ty::Int,
+                Some(syn::parse_quote!(usize)),
+                true,
+                VarKind::Temp,
+            );
+            out.push(Stmt::Let {
+                var: len,
+                init: Some(Expr {
+                    kind: ExprKind::Lit(syn::parse_quote!(0usize)),
+                    span,
+                    end: span,
+                }),
+            });
+            self.pushed_lens.insert(var, len);
+            let init = self.lower_expr(&syn::parse_quote!(::std::vec::Vec::new()), out);
+            out.push(Stmt::Let {
+                var,
+                init: Some(init),
+            });
+            self.bind(var);
+            return;
+        }
         // `let k = g(x);` (or `g(x).to_vec()`) of a name the body indexes or passes as `&k`:
         // the array `g` returns (inference confirms it from the call).
         let call = local
@@ -1663,6 +1705,9 @@ impl Lowering<'_> {
     /// A call of another function by path (not of a local closure), or a method of the same
     /// type on `self`: a function that may be `#[differentiate]`d.
     fn is_sibling_call(&self, e: &syn::Expr) -> bool {
+        if is_empty_vec(e) {
+            return false;
+        }
         match strip_parens(e) {
             syn::Expr::Call(c) => {
                 matches!(&*c.func, syn::Expr::Path(_)) && self.closure_called(c).is_none()
@@ -1878,6 +1923,28 @@ impl Lowering<'_> {
                 let closure = self.closure_called(c).expect("checked");
                 self.inline_closure(closure, c, true, out);
             }
+            syn::Expr::MethodCall(m)
+                if m.method == "push"
+                    && m.args.len() == 1
+                    && self
+                        .local_of(&m.receiver)
+                        .is_some_and(|v| self.pushed.contains(&v)) =>
+            {
+                let var = self.local_of(&m.receiver).expect("checked");
+                let value = self.lower_expr(&m.args[0], out);
+                out.push(Stmt::Push { var, value });
+                let span = m.span();
+                out.push(Stmt::Assign {
+                    var: self.pushed_lens[&var],
+                    op: Some(BinOp::Add),
+                    value: Expr {
+                        kind: ExprKind::Lit(syn::parse_quote!(1usize)),
+                        span,
+                        end: span,
+                    },
+                    span,
+                });
+            }
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) => {
                 let e = self.lower_expr(expr, out);
                 let mut refs = Vec::new();
@@ -1895,8 +1962,9 @@ impl Lowering<'_> {
                     self.errors.at(
                         method,
                         format!(
-                            "growing a vector of floats (`.{method}()`) is not supported in a \
-                             `#[differentiate]` function: make it with its final length \
+                            "growing a vector of floats is supported by `.push()` onto a vector \
+                             made empty in the function (`let mut v = Vec::new();`); for this \
+                             one, `.{method}()` is not: make it with its final length \
                              (`vec![0.0; n]`) and assign its elements (`v[i] = ..`)"
                         ),
                     );
@@ -2610,6 +2678,28 @@ impl Lowering<'_> {
             (self.view_of(&m.receiver), name.as_str(), m.args.is_empty())
         {
             return ExprKind::Var(view.len);
+        }
+        // The length of a pushed vector: the local counting its pushes.
+        let pushed_len = self
+            .local_of(&m.receiver)
+            .and_then(|v| self.pushed_lens.get(&v).copied());
+        if let (Some(len), true) = (pushed_len, m.args.is_empty()) {
+            let at = |kind| Expr {
+                kind,
+                span: m.span(),
+                end: m.span(),
+            };
+            match name.as_str() {
+                "len" => return ExprKind::Var(len),
+                "is_empty" => {
+                    return ExprKind::Binary(
+                        BinOp::Eq,
+                        Box::new(at(ExprKind::Var(len))),
+                        Box::new(at(ExprKind::Lit(syn::parse_quote!(0usize)))),
+                    )
+                }
+                _ => {}
+            }
         }
         let local = self
             .local_of(&m.receiver)
@@ -3637,14 +3727,21 @@ impl VisitMut for Renamer<'_, '_> {
     }
 
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
-        // `r.len()` of a view `r` (`let r = &xs[a..b];`) is the local that holds its length.
+        // `r.len()` of a view `r` (`let r = &xs[a..b];`) is the local that holds its length,
+        // and so is `v.len()` of a vector grown by `push`.
         if let syn::Expr::MethodCall(m) = e {
-            if let (Some(view), true) = (
-                self.cx.view_of(&m.receiver),
-                m.method == "len" && m.args.is_empty(),
-            ) {
-                self.refs.push(view.len);
-                let ident = self.cx.vars[view.len].ident.clone();
+            let len = if m.method == "len" && m.args.is_empty() {
+                self.cx.view_of(&m.receiver).map(|v| v.len).or_else(|| {
+                    self.cx
+                        .local_of(&m.receiver)
+                        .and_then(|v| self.cx.pushed_lens.get(&v).copied())
+                })
+            } else {
+                None
+            };
+            if let Some(len) = len {
+                self.refs.push(len);
+                let ident = self.cx.vars[len].ident.clone();
                 *e = syn::parse_quote!(#ident);
                 return;
             }
@@ -3887,6 +3984,39 @@ fn strip_refs(p: &Pat) -> &Pat {
     match strip_pat_type(p) {
         Pat::Reference(r) => strip_refs(&r.pat),
         p => p,
+    }
+}
+
+/// The names `body` calls `.push(..)` on.
+fn pushed_names(body: &syn::Block) -> std::collections::HashSet<String> {
+    use syn::visit::Visit;
+    struct Names(std::collections::HashSet<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            if m.method == "push" && m.args.len() == 1 {
+                if let syn::Expr::Path(p) = strip_parens(&m.receiver) {
+                    if let Some(id) = p.path.get_ident() {
+                        self.0.insert(id.to_string());
+                    }
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut names = Names(std::collections::HashSet::new());
+    names.visit_block(body);
+    names.0
+}
+
+/// An empty vector: `Vec::new()`, `Vec::with_capacity(n)`, `vec![]`.
+fn is_empty_vec(e: &syn::Expr) -> bool {
+    match strip_parens(e) {
+        syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+            if p.path.segments.len() == 2
+                && p.path.segments[0].ident == "Vec"
+                && (p.path.segments[1].ident == "new" || p.path.segments[1].ident == "with_capacity")),
+        syn::Expr::Macro(m) => m.mac.path.is_ident("vec") && m.mac.tokens.is_empty(),
+        _ => false,
     }
 }
 

@@ -110,6 +110,8 @@ pub struct Function {
     pub receiver: bool,
     /// The function's const parameters (`const N: usize`), which every sibling declares too.
     pub const_generics: Vec<syn::ConstParam>,
+    /// Vectors of floats made empty (`Vec::new()`) and grown by `push`.
+    pub pushed: std::collections::HashSet<VarId>,
 }
 
 impl Function {
@@ -211,6 +213,9 @@ pub enum Stmt {
         value: Expr,
         span: Span,
     },
+    /// `v.push(value)` on a vector of floats made with `Vec::new()` (one of
+    /// [`Function::pushed`]).
+    Push { var: VarId, value: Expr },
     /// A loop; `label` as written (`'outer`), if any.
     Loop {
         kind: LoopKind,
@@ -504,6 +509,7 @@ pub fn each_stmt<'a>(b: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
             | Stmt::LetCall { .. }
             | Stmt::Assign { .. }
             | Stmt::Store { .. }
+            | Stmt::Push { .. }
             | Stmt::Exit { .. }
             | Stmt::Return { .. }
             | Stmt::Passive(_) => {}
@@ -518,6 +524,7 @@ pub fn stmt_exprs(s: &Stmt) -> Vec<&Expr> {
         Stmt::LetCall { call, .. } => vec![call],
         Stmt::Assign { value, .. } => vec![value],
         Stmt::Store { index, value, .. } => index.iter().chain([value]).collect(),
+        Stmt::Push { value, .. } => vec![value],
         Stmt::If { cond, .. } => vec![cond],
         Stmt::Match { scrutinee, arms } => std::iter::once(scrutinee)
             .chain(arms.iter().filter_map(|a| a.guard.as_ref()))

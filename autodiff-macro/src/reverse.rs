@@ -45,6 +45,7 @@ pub fn lanes_pullback(f: &Function) -> bool {
             Stmt::Store { index, value, .. } => {
                 contains_call(value) || index.iter().any(contains_call)
             }
+            Stmt::Push { value, .. } => contains_call(value),
             Stmt::If { cond, then, els } => {
                 contains_call(cond) || then.iter().any(stmt_calls) || els.iter().any(stmt_calls)
             }
@@ -100,6 +101,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         adj_accs: HashMap::new(),
         refill_at: HashMap::new(),
         pending_refills: HashMap::new(),
+        pushed_lens: HashMap::new(),
     };
     // A parameter the function changes through a call (`self.count.set(k + 1)`, a `Cell` of
     // a `&` parameter) may read differently in the reverse sweep: what depends on it is
@@ -557,6 +559,9 @@ struct Rev<'a> {
     refill_at: HashMap<usize, usize>,
     /// Replays waiting for the loop they run in (by its address).
     pending_refills: HashMap<usize, Vec<Refill>>,
+    /// Pushed vectors made in a nested block of a loop body: the body-level local that follows
+    /// their length for the end of the iteration to record.
+    pushed_lens: HashMap<VarId, Ident>,
 }
 
 /// The replay of a fill loop: its variable, its range as written, its stores.
@@ -911,6 +916,7 @@ impl Rev<'_> {
                 span,
             } => self.assign(*var, *op, value, *span, out),
             Stmt::Store { .. } => self.store(s, out),
+            Stmt::Push { var, value } => self.push_elem(*var, value, out),
             Stmt::If { cond, then, els } => {
                 let c = self.p.expr(cond, false);
                 let t = self.nested(|r, o| r.block(then, o));
@@ -1450,7 +1456,7 @@ impl Rev<'_> {
                 Stmt::Assign { var, .. } => {
                     moving.insert(*var);
                 }
-                Stmt::Store { var, .. } => {
+                Stmt::Store { var, .. } | Stmt::Push { var, .. } => {
                     disqualified.insert(*var);
                 }
                 Stmt::Loop { kind, .. } => match kind {
@@ -1575,6 +1581,10 @@ impl Rev<'_> {
             self.let_call(&[Some(var)], init, false, out);
             return;
         }
+        if self.f.pushed.contains(&var) {
+            self.let_pushed(var, out);
+            return;
+        }
         let ExprKind::ArrayNew { .. } = &init.kind else {
             // Inference only gives arrays to `vec![..; n]` and `[..; N]` initializers.
             let e = self.p.expr(init, false);
@@ -1606,6 +1616,81 @@ impl Rev<'_> {
             out.rev
                 .push(quote!(#elem_adj += #adj.iter()#(#flat)*.sum::<f64>();));
         }
+    }
+
+    /// `let mut v = Vec::new();` of a vector grown by `push`. Its adjoint has the vector's
+    /// final length (at the end of the function, or of the loop iteration it is made in), and a
+    /// count of the elements whose push the reverse sweep has not undone yet.
+    fn let_pushed(&mut self, var: VarId, out: &mut Out) {
+        let v = &self.f.vars[var];
+        let id = v.ident.clone();
+        let level = self.loop_level();
+        let new = quote!(::std::vec::Vec::new());
+        if level == 0 && self.depth > 0 {
+            // Made in a branch: declared before the forward sweep, so that the backpropagator
+            // sees its final length.
+            self.hoisted.push(quote!(let mut #id = #new;));
+            out.fwd.push(quote!(#id = #new;));
+        } else {
+            out.fwd.push(quote!(let mut #id = #new;));
+        }
+        if !v.active {
+            return;
+        }
+        let len = if level == 0 {
+            quote!(#id.len())
+        } else {
+            let held = self.fresh("held");
+            let len = self.fresh("len");
+            let depth = self.depth;
+            let cx = self.loops.last_mut().expect("inside a loop");
+            if depth > cx.body_depth {
+                cx.body_decls.push(quote!(let mut #held: usize = 0;));
+                cx.end_records
+                    .push((quote!(#held), len.clone(), Kind::Usize));
+                self.pushed_lens.insert(var, held);
+            } else {
+                cx.end_records
+                    .push((quote!(#id.len()), len.clone(), Kind::Usize));
+            }
+            quote!(#len)
+        };
+        let adj = self.var_adj(var);
+        let count = self.pushed_count(var);
+        self.declare_adj(level, &adj, quote!(::std::vec![0.0_f64; #len]));
+        self.declare_adj(level, &count, quote!(#adj.len()));
+    }
+
+    /// The count of a pushed vector's elements not yet popped by the reverse sweep.
+    fn pushed_count(&mut self, var: VarId) -> Ident {
+        self.adj_names
+            .get(format!("n{var}"), &format_ident!("__pushed{}", var))
+    }
+
+    /// `v.push(value)`: the reverse sweep takes the element's adjoint back to the value.
+    fn push_elem(&mut self, var: VarId, value: &Expr, out: &mut Out) {
+        let v = &self.f.vars[var];
+        let id = v.ident.clone();
+        let active = v.active;
+        if !matches!(v.ty, Ty::FloatArray(_)) {
+            // A vector of data (`idx.push(i)`).
+            let e = self.p.expr(value, false);
+            out.fwd.push(quote!(#id.push(#e);));
+            return;
+        }
+        let val = self.lin(value, None, out);
+        let now = &val.now;
+        out.fwd.push(quote!(#id.push(#now);));
+        if let Some(held) = self.pushed_lens.get(&var) {
+            out.fwd.push(quote!(#held = #id.len();));
+        }
+        if !active {
+            return;
+        }
+        let adj = self.var_adj(var);
+        let count = self.pushed_count(var);
+        let c = contribution(&val, quote!(#adj[#count]));
+        out.rev.push(quote!(#count -= 1; #c));
     }
 
     fn assign(&mut self, var: VarId, op: Option<BinOp>, value: &Expr, span: Span, out: &mut Out) {
@@ -2577,7 +2662,7 @@ fn repeat_array(
 fn mentions_any(s: &Stmt, vars: &[VarId]) -> bool {
     let mut found = false;
     each_stmt(std::slice::from_ref(s), &mut |s| {
-        if let Stmt::Assign { var, .. } | Stmt::Store { var, .. } = s {
+        if let Stmt::Assign { var, .. } | Stmt::Store { var, .. } | Stmt::Push { var, .. } = s {
             found |= vars.contains(var);
         }
         if let Stmt::Loop {

@@ -328,6 +328,8 @@ impl<'a> Walk<'a> {
                 }
             }
             Stmt::Return { values } => values.iter().for_each(|e| self.expr(e, false)),
+            // The pushed value's adjoint is the new element's: its value is not needed.
+            Stmt::Push { value, .. } => self.expr(value, false),
             Stmt::Exit { .. } | Stmt::Passive(_) => {}
         }
     }

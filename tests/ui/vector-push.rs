@@ -1,22 +1,16 @@
 use autodiff::differentiate;
 #[differentiate]
-fn pushy(x: f64, n: usize) -> f64 {
-    let mut v = Vec::new();
-    for i in 0..n {
-        v.push(x * i as f64);
-    }
-    let mut s = 0.0;
-    for i in 0..n {
-        s += v[i];
-    }
-    s
+fn grown_from_a_length(x: f64, n: usize) -> f64 {
+    let mut v = vec![0.0; n];
+    v.push(x * 2.0);
+    v[n]
 }
 #[differentiate]
-fn pushed_from_a_slice(x: &[f64]) -> f64 {
+fn other_growth(x: &[f64]) -> f64 {
     let mut r = Vec::new();
-    for i in 0..x.len() {
-        r.push(x[i] * 2.0);
-    }
+    r.push(x[0]);
+    r.insert(0, x[1] * 2.0);
+    r.extend_from_slice(x);
     r.iter().sum()
 }
 fn main() {}
