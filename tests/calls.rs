@@ -575,3 +575,34 @@ fn results_passed_on_and_arrays_written_out() {
         |w, dw| two_layers_jvp(w, dw, &x).1,
     );
 }
+
+/// Results only walked by iterators (never indexed), reassigned; a result zipped with an
+/// `iter_mut()` inside a loop; a result copied whole into an array.
+#[differentiate]
+fn results_walked(w: &[f64]) -> f64 {
+    let mut a = springs(w, 1.5);
+    let s1: f64 = a.iter().sum();
+    a = springs(&[s1, 1.0], 1.5);
+    let s2: f64 = a.iter().map(|v| v * v).sum();
+    let mut h = [w[0], w[1]];
+    for _ in 0..2 {
+        let q = springs(&h, w[1]);
+        for (hi, qi) in h.iter_mut().zip(q.iter()) {
+            *hi += 0.1 * qi;
+        }
+    }
+    let mut s = [w[0], w[1]];
+    let q = springs(&s, 2.0);
+    s = q;
+    s2 + h[0] * h[1] + s[0] * s[1]
+}
+
+#[test]
+fn results_walked_by_iterators_and_copied() {
+    check_slice_function(
+        &[0.5, -0.3],
+        results_walked,
+        results_walked_grad,
+        |w, dw| results_walked_jvp(w, dw).1,
+    );
+}

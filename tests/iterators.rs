@@ -651,3 +651,34 @@ fn iter_mut_over_a_local() {
         layer_in_place_jvp(w, dw).1
     });
 }
+
+/// Vectors made in filtered loops and after `continue`, and a comparison with a reference as
+/// a filter writes it.
+#[allow(clippy::useless_vec)]
+#[differentiate]
+fn vectors_in_filtered_loops(w: &[f64]) -> f64 {
+    let mut acc = 0.0;
+    for &x in w.iter().filter(|x| **x > -1.0) {
+        let tmp = vec![x, x * x];
+        acc += tmp[0] * tmp[1];
+    }
+    for &x in w.iter() {
+        if x > 1.0 {
+            continue;
+        }
+        let tmp = vec![x, 1.0];
+        acc += tmp[0] * tmp[1];
+    }
+    let positive: f64 = w.iter().filter(|&x| x > &0.0).map(|x| x * x).sum();
+    acc + positive
+}
+
+#[test]
+fn vectors_in_filtered_loops_and_reference_comparisons() {
+    check_slice_function(
+        &W,
+        vectors_in_filtered_loops,
+        vectors_in_filtered_loops_grad,
+        |w, dw| vectors_in_filtered_loops_jvp(w, dw).1,
+    );
+}

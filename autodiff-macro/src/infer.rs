@@ -110,6 +110,21 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
     }
 }
 
+/// Whether every mention of `id` in `tokens` is `id.len()` or `id.is_empty()`.
+fn only_lengths(tokens: proc_macro2::TokenStream, id: &syn::Ident) -> bool {
+    use proc_macro2::TokenTree as T;
+    let t: Vec<T> = tokens.into_iter().collect();
+    t.iter().enumerate().all(|(i, tt)| match tt {
+        T::Ident(x) if x == id => matches!(
+            (t.get(i + 1), t.get(i + 2), t.get(i + 3)),
+            (Some(T::Punct(p)), Some(T::Ident(m)), Some(T::Group(g)))
+                if p.as_char() == '.' && (m == "len" || m == "is_empty") && g.stream().is_empty()
+        ),
+        T::Group(g) => only_lengths(g.stream(), id),
+        _ => true,
+    })
+}
+
 /// The variable `a` borrows whole or in part, if it is written `&v` or `&v[..]`.
 fn borrowed_var(a: &Expr, vars: &[Var]) -> Option<VarId> {
     use proc_macro2::TokenTree as T;
@@ -420,6 +435,23 @@ impl Infer<'_> {
 fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
     for s in b {
         match s {
+            Stmt::Assign { var, value, .. }
+                if matches!(vars[*var].ty, Ty::FloatArray(_))
+                    && matches!(value.kind, ExprKind::Call { .. }) =>
+            {
+                // Lowering copies a call's result into an array it knows element by element;
+                // this one it took for a float where the assignment is.
+                errors.range(
+                    value.span,
+                    value.end,
+                    format!(
+                        "`{0}` is an array, but `#[differentiate]` took it for a float here: \
+                         index it or pass it as `&{0}` somewhere in the function, or declare it \
+                         `let mut {0} = [0.0; N];`",
+                        vars[*var].user_name
+                    ),
+                );
+            }
             Stmt::Let { init: Some(e), .. } | Stmt::Assign { value: e, .. } => {
                 check_expr(e, vars, errors);
                 let whole_array = matches!(e.kind, ExprKind::Var(v)
@@ -569,7 +601,12 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
     }
     match &e.kind {
         ExprKind::Opaque { refs, tokens } => {
-            if let Some(v) = refs.iter().find(|v| vars[**v].active) {
+            // `k.len()` of an array reads no value of it.
+            let length_only = |v: VarId| {
+                matches!(vars[v].ty, Ty::FloatArray(_))
+                    && only_lengths(tokens.clone(), &vars[v].ident)
+            };
+            if let Some(v) = refs.iter().find(|v| vars[**v].active && !length_only(**v)) {
                 let instead = method_hint(tokens.clone()).unwrap_or(
                     "use arithmetic, the `f64` methods of the rule table, or a call of a \
                      `#[differentiate]` function",

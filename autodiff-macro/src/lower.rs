@@ -47,6 +47,7 @@ pub fn lower(
         ret: None,
         array_names: array_names(&item.block),
         call_arrays: std::collections::HashSet::new(),
+        call_bound: std::collections::HashSet::new(),
         pushed_names: pushed_names(&item.block),
         pushed: std::collections::HashSet::new(),
         pushed_lens: std::collections::HashMap::new(),
@@ -448,6 +449,9 @@ struct Lowering<'e> {
     /// Locals bound to a call's result and taken for arrays ([`Self::array_names`]): whole
     /// assignments and copies of them are element by element.
     call_arrays: std::collections::HashSet<VarId>,
+    /// Every local bound to a call's result: copied whole into an array (`s = k;`), it is an
+    /// array too (the original function's types agree).
+    call_bound: std::collections::HashSet<VarId>,
     /// Names the body calls `.push(..)` on.
     pushed_names: std::collections::HashSet<String>,
     /// Locals made by `Vec::new()` (or `Vec::with_capacity(n)`, `vec![]`) and pushed onto:
@@ -1011,6 +1015,7 @@ impl Lowering<'_> {
                 self.bind(var);
                 return;
             }
+            self.call_bound.insert(var);
         }
         match local.init.as_ref().map(|init| strip_parens(&init.expr)) {
             Some(e @ (syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_))) => {
@@ -1516,6 +1521,7 @@ impl Lowering<'_> {
         let v = self.local_of(e)?;
         (self.array_locals.contains_key(&v)
             || self.call_arrays.contains(&v)
+            || self.call_bound.contains(&v)
             || matches!(self.vars[v].ty, Ty::FloatArray(_)))
         .then_some(v)
     }
@@ -2507,8 +2513,10 @@ impl Lowering<'_> {
                     );
                     return self.error_expr(span);
                 };
-                let l = self.lower_expr(&b.left, out);
-                let r = self.lower_expr(&b.right, out);
+                // `x > &0.0` of a value bound from a reference (`.filter(|&x| x > &0.0)`):
+                // values are bound as values here, so the operand is the value.
+                let l = self.lower_expr(strip_ref(&b.left), out);
+                let r = self.lower_expr(strip_ref(&b.right), out);
                 ExprKind::Binary(op, Box::new(l), Box::new(r))
             }
             syn::Expr::MethodCall(m) => self.lower_method(m, out),
@@ -2720,14 +2728,19 @@ impl Lowering<'_> {
             }
         }
         if matches!(name.as_str(), "len" | "is_empty") && self.local_of(&m.receiver).is_some() {
-            // The length of an array carries no derivative.
-            let ExprKind::Opaque { tokens, .. } = self.opaque(&syn::Expr::MethodCall(m.clone()))
+            // The length of an array carries no derivative. That of a call's result (`let k =
+            // g(x);`) is read from it, which may not exist where the reverse sweep needs the
+            // length (a loop's body): it keeps the array among its variables, to be recorded.
+            let ExprKind::Opaque { tokens, refs } = self.opaque(&syn::Expr::MethodCall(m.clone()))
             else {
                 unreachable!("opaque() returns an opaque expression")
             };
+            let of_call = self
+                .local_of(&m.receiver)
+                .filter(|v| self.call_arrays.contains(v));
             return ExprKind::Opaque {
                 tokens,
-                refs: Vec::new(),
+                refs: if of_call.is_some() { refs } else { Vec::new() },
             };
         }
         if matches!(name.as_str(), "sum" | "product") && m.args.is_empty() {
@@ -3716,8 +3729,15 @@ impl VisitMut for Renamer<'_, '_> {
             // Reported: the expression's variables need no second error.
             self.silenced = true;
         }
-        // The length of an array carries no derivative.
-        if matches!(m.method.to_string().as_str(), "len" | "is_empty") && m.args.is_empty() {
+        // The length of an array carries no derivative (see `lower_method` for a call's result).
+        let of_call = self
+            .cx
+            .local_of(&m.receiver)
+            .is_some_and(|v| self.cx.call_arrays.contains(&v));
+        if matches!(m.method.to_string().as_str(), "len" | "is_empty")
+            && m.args.is_empty()
+            && !of_call
+        {
             let refs = self.refs.len();
             syn::visit_mut::visit_expr_method_call_mut(self, m);
             self.refs.truncate(refs);
@@ -4020,7 +4040,8 @@ fn is_empty_vec(e: &syn::Expr) -> bool {
     }
 }
 
-/// The names `body` indexes (`k[i]`, `k[i][j]`) or passes to a call as `&k` or `&k[a..b]`.
+/// The names `body` indexes (`k[i]`, `k[i][j]`), walks as arrays (`k.iter()`, `for x in &k`,
+/// `k.len()`) or passes to a call as `&k` or `&k[a..b]`.
 fn array_names(body: &syn::Block) -> std::collections::HashSet<String> {
     use syn::visit::Visit;
     struct Names(std::collections::HashSet<String>);
@@ -4052,12 +4073,43 @@ fn array_names(body: &syn::Block) -> std::collections::HashSet<String> {
         }
         fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
             m.args.iter().for_each(|a| self.argument(a));
+            // Walked as an array: `k.iter()`, `k.windows(2)`, `k.len()`, ...
+            const ARRAY_METHODS: [&str; 9] = [
+                "iter",
+                "iter_mut",
+                "into_iter",
+                "windows",
+                "chunks",
+                "chunks_exact",
+                "len",
+                "to_vec",
+                "is_empty",
+            ];
+            if ARRAY_METHODS.contains(&m.method.to_string().as_str()) {
+                self.name(&m.receiver);
+            }
             syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            // `for x in k` and `for x in &k`.
+            match strip_parens(&f.expr) {
+                syn::Expr::Reference(r) => self.name(&r.expr),
+                e => self.name(e),
+            }
+            syn::visit::visit_expr_for_loop(self, f);
         }
     }
     let mut names = Names(std::collections::HashSet::new());
     names.visit_block(body);
     names.0
+}
+
+/// `e` without a `&` in front of it.
+fn strip_ref(e: &syn::Expr) -> &syn::Expr {
+    match strip_parens(e) {
+        syn::Expr::Reference(r) if r.mutability.is_none() => &r.expr,
+        _ => e,
+    }
 }
 
 /// `e` without the `*`s in front of it.
