@@ -494,7 +494,8 @@ fn runs_passed_to_callees() {
 
 // ------------------------------------------------------------------ filter, map, iter_mut
 
-/// `.filter()` and several `.map()`s before a reduction, and in `for` loops.
+/// `.filter()` and several `.map()`s before a reduction (and `.count()` after a filter), and in
+/// `for` loops.
 #[differentiate]
 fn filtered(w: &[f64]) -> f64 {
     let t = w[0];
@@ -539,7 +540,12 @@ fn filtered(w: &[f64]) -> f64 {
     for k in (0..w.len()).filter(|k| k % 2 == 1) {
         s += w[k] * t;
     }
-    positive + small + twice + mixed + even + product + folded + rising + s
+    let kept = w
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| *i > 0 && x.abs() > 0.25)
+        .count();
+    positive + small + twice + mixed + even + product + folded + rising + s + kept as f64 * t
 }
 
 fn filtered_indexed(w: &[f64]) -> f64 {
@@ -589,7 +595,13 @@ fn filtered_indexed(w: &[f64]) -> f64 {
             s += w[k] * t;
         }
     }
-    positive + small + twice + mixed + even + product + folded + rising + s
+    let mut kept = 0;
+    for i in 1..w.len() {
+        if w[i].abs() > 0.25 {
+            kept += 1;
+        }
+    }
+    positive + small + twice + mixed + even + product + folded + rising + s + kept as f64 * t
 }
 
 #[test]

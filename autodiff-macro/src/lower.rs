@@ -2746,6 +2746,11 @@ impl Lowering<'_> {
         if matches!(name.as_str(), "sum" | "product") && m.args.is_empty() {
             return self.lower_reduction(m, name == "sum", out);
         }
+        let filtered =
+            matches!(strip_parens(&m.receiver), syn::Expr::MethodCall(f) if f.method == "filter");
+        if name == "count" && m.args.is_empty() && filtered {
+            return self.lower_count(m, out);
+        }
         if name == "fold" && m.args.len() == 2 {
             return self.lower_fold(m, out);
         }
@@ -2955,6 +2960,39 @@ impl Lowering<'_> {
         });
         out.extend(stmt);
         ExprKind::Var(acc)
+    }
+
+    /// `xs.iter().filter(|x| ..).count()`: a loop that counts the items kept, as a `usize`.
+    fn lower_count(&mut self, m: &syn::ExprMethodCall, out: &mut Block) -> ExprKind {
+        let Some((source_expr, mut stages)) = self.mapped_source(&m.receiver, "`.count()`") else {
+            return ExprKind::Lit(syn::parse_quote!(0usize));
+        };
+        let Some(source) = self.iteration_source(source_expr, out) else {
+            return ExprKind::Lit(syn::parse_quote!(0usize));
+        };
+        let span = m.span();
+        let count = self.temp(span);
+        self.vars[count].ty = Ty::Int;
+        self.vars[count].written_ty = Some(syn::parse_quote!(usize));
+        let at = |kind| Expr {
+            kind,
+            span,
+            end: span,
+        };
+        out.push(Stmt::Let {
+            var: count,
+            init: Some(at(ExprKind::Lit(syn::parse_quote!(0usize)))),
+        });
+        // Each item kept counts one, whatever its shape.
+        stages.push(Stage::Map(syn::parse_quote!(|_| 1usize)));
+        let stmt = self.mapped_loop(&source, &stages, |_, one| Stmt::Assign {
+            var: count,
+            op: Some(BinOp::Add),
+            value: one,
+            span,
+        });
+        out.extend(stmt);
+        ExprKind::Var(count)
     }
 
     /// The loop of a reduction or a collection: each item of `source` through the `.map()`
