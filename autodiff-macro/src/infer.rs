@@ -306,14 +306,7 @@ impl Infer<'_> {
                 for i in index {
                     self.expect(i, Ty::Int);
                 }
-                if matches!(self.vars[*var].ty, Ty::FloatArray(_)) {
-                    self.expect(value, Ty::Float);
-                } else {
-                    self.expr(value);
-                }
-                if is_active(value, self.vars) {
-                    self.set_active(*var);
-                }
+                self.element_written(*var, value);
             }
             Stmt::Loop { kind, body, .. } => {
                 match kind {
@@ -335,16 +328,22 @@ impl Infer<'_> {
                     Ty::Int | Ty::Bool | Ty::Other => self.set_ty(*var, Ty::Other),
                     _ => {}
                 }
-                if matches!(self.vars[*var].ty, Ty::FloatArray(_)) {
-                    self.expect(value, Ty::Float);
-                } else {
-                    self.expr(value);
-                }
-                if is_active(value, self.vars) {
-                    self.set_active(*var);
-                }
+                self.element_written(*var, value);
             }
             Stmt::Passive(_) | Stmt::Exit { .. } => {}
+        }
+    }
+
+    /// `value` is stored into (or pushed onto) array `var`: a float if the array holds floats,
+    /// and the array carries a derivative if the value does.
+    fn element_written(&mut self, var: VarId, value: &Expr) {
+        if matches!(self.vars[var].ty, Ty::FloatArray(_)) {
+            self.expect(value, Ty::Float);
+        } else {
+            self.expr(value);
+        }
+        if is_active(value, self.vars) {
+            self.set_active(var);
         }
     }
 

@@ -2313,39 +2313,7 @@ impl Rev<'_> {
             .collect();
         let method = crate::print::is_method_call(path, args, vars);
         // Array arguments get buffers; the backpropagator returns one value per other argument.
-        // An array passed again (`dot(&v, &v)`) gets a buffer of zeros of its own, added into
-        // the array's adjoint after the call.
-        let mut buffers: Vec<Option<TokenStream>> = Vec::new();
-        let (mut pre, mut post) = (Vec::new(), Vec::new());
-        let mut passed_arrays = Vec::new();
-        for a in args {
-            let again = match array_argument(a, vars) {
-                Ok(Some((v, range))) if vars[v].active => {
-                    let again = passed_arrays.contains(&v);
-                    passed_arrays.push(v);
-                    again.then_some((v, range))
-                }
-                _ => None,
-            };
-            let Some((v, range)) = again else {
-                buffers.push(self.buffer_arg(a, &mut pre, out));
-                continue;
-            };
-            let adj = self.var_adj(v);
-            let range = range.map(|g| self.kept_range(g, &mut pre, out));
-            let place = quote!(#adj #range);
-            let tmp = self.fresh("again");
-            pre.push(quote! {
-                let mut #tmp = {
-                    use ::autodiff::__private::ZerosLike as _;
-                    (#place).zeros_like()
-                };
-            });
-            post.push(quote!(::autodiff::__private::add_from(&mut (#place)[..], &#tmp[..]);));
-            buffers.push(Some(quote!(::core::option::Option::Some(
-                ::autodiff::__private::IntoBuffer::into_buffer(&mut #tmp)
-            ))));
-        }
+        let (buffers, pre, post) = self.call_buffers(args, out);
         let mut acc = Vec::new();
         let mut ds = Vec::new();
         for ((v, a), buffer) in vals.iter().zip(args).zip(&buffers) {
@@ -2513,6 +2481,50 @@ struct Results<'a> {
 }
 
 impl Rev<'_> {
+    /// The buffers a call's backpropagator takes, one per array argument (`None` for other
+    /// arguments), with what the reverse sweep runs before and after the call. An array passed
+    /// again (`dot(&v, &v)`) gets a buffer of zeros of its own, added into the array's adjoint
+    /// after the call.
+    fn call_buffers(
+        &mut self,
+        args: &[Expr],
+        out: &mut Out,
+    ) -> (Vec<Option<TokenStream>>, Vec<TokenStream>, Vec<TokenStream>) {
+        let vars = &self.f.vars;
+        let mut buffers: Vec<Option<TokenStream>> = Vec::new();
+        let (mut pre, mut post) = (Vec::new(), Vec::new());
+        let mut passed_arrays = Vec::new();
+        for a in args {
+            let again = match array_argument(a, vars) {
+                Ok(Some((v, range))) if vars[v].active => {
+                    let again = passed_arrays.contains(&v);
+                    passed_arrays.push(v);
+                    again.then_some((v, range))
+                }
+                _ => None,
+            };
+            let Some((v, range)) = again else {
+                buffers.push(self.buffer_arg(a, &mut pre, out));
+                continue;
+            };
+            let adj = self.var_adj(v);
+            let range = range.map(|g| self.kept_range(g, &mut pre, out));
+            let place = quote!(#adj #range);
+            let tmp = self.fresh("again");
+            pre.push(quote! {
+                let mut #tmp = {
+                    use ::autodiff::__private::ZerosLike as _;
+                    (#place).zeros_like()
+                };
+            });
+            post.push(quote!(::autodiff::__private::add_from(&mut (#place)[..], &#tmp[..]);));
+            buffers.push(Some(quote!(::core::option::Option::Some(
+                ::autodiff::__private::IntoBuffer::into_buffer(&mut #tmp)
+            ))));
+        }
+        (buffers, pre, post)
+    }
+
     /// The buffer a callee's backpropagator takes for an array argument (`None` for other
     /// arguments): the caller's adjoint of that array (or of the range passed), or `None` when
     /// it has none. Statements the reverse sweep runs before the call go to `pre`.
