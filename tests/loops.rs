@@ -1529,3 +1529,23 @@ fn vectors_grown_by_push() {
         |p, dp| pushed_jvp(p, dp, &xs, &ys).1,
     );
 }
+
+/// `let [x, y] = p;` of array parameters and locals.
+#[differentiate]
+fn destructured(p: [f64; 2], q: &[f64]) -> f64 {
+    let [x, y] = p;
+    let r = [q[0] * y, q[1]];
+    let [u, _] = r;
+    x * u + y * q[1]
+}
+
+#[test]
+fn arrays_destructured_by_let() {
+    let (p, q) = ([1.5, -0.5], [0.25, 2.0]);
+    let (mut dp, mut dq) = ([0.0; 2], [0.0; 2]);
+    let v = destructured_grad(p, &mut dp, &q, &mut dq);
+    // x·q0·y + y·q1: by hand.
+    assert_close(v, p[0] * q[0] * p[1] + p[1] * q[1], 1e-15);
+    assert_all_close(&dp, &[q[0] * p[1], p[0] * q[0] + q[1]], 1e-15);
+    assert_all_close(&dq, &[p[0] * p[1], p[1]], 1e-15);
+}

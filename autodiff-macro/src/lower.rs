@@ -918,6 +918,35 @@ impl Lowering<'_> {
             {
                 return;
             }
+            // `let [x, y] = p;` of an array of the function: one `let` per element.
+            Pat::Slice(slice)
+                if local.init.as_ref().is_some_and(|i| {
+                    self.local_of(&i.expr).is_some_and(|v| {
+                        matches!(self.vars[v].ty, Ty::FloatArray(1))
+                            || self.array_locals.get(&v).is_some_and(|a| a.rank == 1)
+                            || self.call_arrays.contains(&v)
+                    })
+                }) && slice.elems.iter().all(|p| match p {
+                    // A name that is the array's would change it for the elements after.
+                    Pat::Ident(pi) => local
+                        .init
+                        .as_ref()
+                        .is_some_and(|i| self.local_of(&i.expr) != self.resolve(&pi.ident.to_string())),
+                    Pat::Wild(_) => true,
+                    _ => false,
+                }) =>
+            {
+                let array = &local.init.as_ref().expect("checked").expr;
+                for (i, p) in slice.elems.iter().enumerate() {
+                    if let Pat::Ident(pi) = p {
+                        let one: syn::Stmt = syn::parse_quote!(let #pi = #array[#i];);
+                        if let syn::Stmt::Local(one) = one {
+                            self.lower_local(&one, out);
+                        }
+                    }
+                }
+                return;
+            }
             other => {
                 let written_out = matches!(
                     (other, local.init.as_ref().map(|i| strip_parens(&i.expr))),
