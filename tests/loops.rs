@@ -1549,3 +1549,45 @@ fn arrays_destructured_by_let() {
     assert_all_close(&dp, &[q[0] * p[1], p[0] * q[0] + q[1]], 1e-15);
     assert_all_close(&dq, &[p[0] * p[1], p[1]], 1e-15);
 }
+
+/// Indices of data collected by `push` and passed to a callee, copies of a pushed vector, and
+/// a pushed vector read (with a float method) before the first push in the source.
+#[differentiate]
+fn gather(p: &[f64], idx: &[usize]) -> f64 {
+    let mut s = 0.0;
+    for &i in idx {
+        s += p[i] * p[i];
+    }
+    s
+}
+
+#[differentiate]
+fn pushed_more(p: &[f64]) -> f64 {
+    let mut idx = Vec::new();
+    for i in 0..p.len() {
+        if p[i] > 0.0 {
+            idx.push(i);
+        }
+    }
+    let mut xs: Vec<f64> = Vec::new();
+    let mut x = p[0];
+    for _ in 0..20 {
+        if xs.len() > 2 && (x - xs[xs.len() - 1]).abs() < 1e-3 {
+            break;
+        }
+        x = 0.5 * (x + p[1].abs() / x);
+        xs.push(x);
+    }
+    let c = xs.clone();
+    gather(p, &idx) + c[c.len() - 1] + xs.iter().sum::<f64>()
+}
+
+#[test]
+fn pushed_vectors_passed_on_and_copied() {
+    check_slice_function(
+        &[0.9, 2.0, -0.4, 0.3],
+        pushed_more,
+        pushed_more_grad,
+        |p, dp| pushed_more_jvp(p, dp).1,
+    );
+}

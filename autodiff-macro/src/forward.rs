@@ -92,8 +92,14 @@ fn stmt(p: &Printer, s: &Stmt, tail: bool) -> TokenStream {
             let id = &v.ident;
             let m = v.mutable.then(|| quote!(mut));
             let float = v.ty == Ty::Float;
+            // A vector made empty and grown by `push` (`Vec::new()` in the model).
+            let pushed = v.ty == Ty::FloatArray(1)
+                && matches!(init, Some(Expr { kind: ExprKind::Call { path, args }, .. })
+                    if args.is_empty() && path.segments.last().is_some_and(|s| s.ident == "new"));
             let ty = if float {
                 Some(quote!(S))
+            } else if pushed {
+                Some(quote!(::std::vec::Vec<S>))
             } else if let Some(t) = &v.written_ty {
                 let t = crate::print::substitute_f64(t);
                 Some(quote!(#t))

@@ -468,6 +468,15 @@ fn check_block(b: &Block, vars: &[Var], errors: &mut Errors) {
                 }
             }
             Stmt::LetCall { call, .. } => check_expr(call, vars, errors),
+            Stmt::Push { value, .. } if matches!(type_of(value, vars), Ty::FloatArray(_)) => {
+                errors.range(
+                    value.span,
+                    value.end,
+                    "a vector of arrays (`rows.push(r)`) is not supported: push the elements into \
+                     one flat vector (`hist.push(s[0]); hist.push(s[1]);`, read back as \
+                     `hist[2 * k + j]`)",
+                );
+            }
             Stmt::Push { value, .. } => check_expr(value, vars, errors),
             Stmt::Let { init: None, .. } | Stmt::Passive(_) => {}
             Stmt::If { cond, then, els } => {

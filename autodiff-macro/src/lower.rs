@@ -1371,11 +1371,12 @@ impl Lowering<'_> {
         let shape = match self.array_locals.get(&source) {
             Some(a) if a.rank == 1 && a.float => a.len.clone(),
             Some(_) => return false,
-            // A parameter, differentiated or data (`let mut s = x0.to_vec();`), or a call's
-            // result (`let mut c = k;`): a vector of its length.
+            // A parameter, differentiated or data (`let mut s = x0.to_vec();`), a call's
+            // result (`let mut c = k;`) or a vector grown by `push`: a vector of its length.
             None if (self.vars[source].ty == Ty::FloatArray(1)
                 && matches!(self.vars[source].kind, VarKind::Param { .. }))
-                || self.call_arrays.contains(&source) =>
+                || self.call_arrays.contains(&source)
+                || self.pushed.contains(&source) =>
             {
                 None
             }
@@ -1551,6 +1552,7 @@ impl Lowering<'_> {
         (self.array_locals.contains_key(&v)
             || self.call_arrays.contains(&v)
             || self.call_bound.contains(&v)
+            || self.pushed.contains(&v)
             || matches!(self.vars[v].ty, Ty::FloatArray(_)))
         .then_some(v)
     }
@@ -1562,6 +1564,15 @@ impl Lowering<'_> {
         let Some(target) = self.local_of(&a.left) else {
             return false;
         };
+        if self.pushed.contains(&target) {
+            self.errors.at(
+                &a,
+                "a vector grown by `push` is made once and not assigned as a whole: make a new \
+                 one where it starts over (`let mut v = Vec::new();` at the top of the loop \
+                 body), or keep one and fill it with `v[i] = ..`",
+            );
+            return true;
+        }
         let rank = match self.array_locals.get(&target) {
             Some(a) => a.rank,
             None if self.call_arrays.contains(&target) => 1,
@@ -1993,7 +2004,15 @@ impl Lowering<'_> {
                     _ => None,
                 };
                 let floats = refs.iter().any(|&v| self.vars[v].ty == Ty::Float);
-                if let (Some(method), true) = (growth, floats) {
+                // Growing a float array of the function (made with a length, or collected).
+                let of_array = match expr {
+                    syn::Expr::MethodCall(m) => self.local_of(&m.receiver).is_some_and(|v| {
+                        self.array_locals.get(&v).is_some_and(|a| a.float)
+                            || matches!(self.vars[v].ty, Ty::FloatArray(_))
+                    }),
+                    _ => false,
+                };
+                if let (Some(method), true) = (growth, floats || of_array) {
                     self.errors.at(
                         method,
                         format!(

@@ -1629,10 +1629,12 @@ impl Rev<'_> {
         if level == 0 && self.depth > 0 {
             // Made in a branch: declared before the forward sweep, so that the backpropagator
             // sees its final length.
-            self.hoisted.push(quote!(let mut #id = #new;));
+            self.hoisted
+                .push(quote!(let mut #id: ::std::vec::Vec<f64> = #new;));
             out.fwd.push(quote!(#id = #new;));
         } else {
-            out.fwd.push(quote!(let mut #id = #new;));
+            out.fwd
+                .push(quote!(let mut #id: ::std::vec::Vec<f64> = #new;));
         }
         if !v.active {
             return;
@@ -2333,26 +2335,25 @@ impl Rev<'_> {
         // What the forward sweep keeps for the reverse sweep (`kept`), and how the reverse
         // sweep calls the backpropagator from it.
         let kept = self.fresh("back");
-        let snapshots: Vec<Option<Option<proc_macro2::Group>>> =
+        let snapshots: Vec<Option<(VarId, Option<proc_macro2::Group>)>> =
             args.iter().map(|a| self.snapshot(a)).collect();
         let replay = snapshots.iter().any(Option::is_some);
         let (forward, invoke): (TokenStream, Invoke<'_>) = if replay {
             // `kept` is a tuple of the arguments, arrays copied; the value comes from the
             // function itself.
-            let stored = args
+            let stored = arg_tokens
                 .iter()
-                .zip(&arg_tokens)
                 .zip(&snapshots)
-                .map(|((a, t), snap)| match (snap, array_argument(a, vars)) {
-                    (Some(Some(range)), Ok(Some((v, _)))) => {
-                        let id = &vars[v].ident;
+                .map(|(t, snap)| match snap {
+                    Some((v, Some(range))) => {
+                        let id = &vars[*v].ident;
                         quote!(#id #range .to_vec())
                     }
-                    (Some(None), Ok(Some((v, _)))) => {
-                        let id = &vars[v].ident;
+                    Some((v, None)) => {
+                        let id = &vars[*v].ident;
                         quote!(::core::clone::Clone::clone(&#id))
                     }
-                    _ => t.clone(),
+                    None => t.clone(),
                 });
             let passed = |k: &Ident| -> Vec<TokenStream> {
                 snapshots
@@ -2361,8 +2362,8 @@ impl Rev<'_> {
                     .map(|(i, snap)| {
                         let i = syn::Index::from(i);
                         match snap {
-                            Some(Some(_)) => quote!(&#k.#i[..]),
-                            Some(None) => quote!(&#k.#i),
+                            Some((_, Some(_))) => quote!(&#k.#i[..]),
+                            Some((_, None)) => quote!(&#k.#i),
                             None => quote!(#k.#i),
                         }
                     })
@@ -2452,17 +2453,45 @@ impl Rev<'_> {
     /// `Some(None)` for the whole array, `Some(Some(range))` for `&w[range]`; `None` for other
     /// arguments (a parameter array borrowed for the whole function, an array passed by value,
     /// a value that is not an array).
-    fn snapshot(&self, a: &Expr) -> Option<Option<proc_macro2::Group>> {
-        let (v, range) = array_argument(a, &self.f.vars).ok()??;
-        if matches!(a.kind, ExprKind::Var(_)) {
-            return None;
+    fn snapshot(&self, a: &Expr) -> Option<(VarId, Option<proc_macro2::Group>)> {
+        use proc_macro2::TokenTree as T;
+        let vars = &self.f.vars;
+        let (v, range) = match (array_argument(a, vars), &a.kind) {
+            (Ok(Some(found)), _) => found,
+            // `&idx` or `&idx[a..b]` of a local of data (a vector of indices).
+            (Ok(None), ExprKind::Opaque { tokens, refs }) => {
+                let [v] = refs.as_slice() else {
+                    return None;
+                };
+                let t: Vec<T> = tokens.clone().into_iter().collect();
+                match t.as_slice() {
+                    [T::Punct(p), T::Ident(i)] if p.as_char() == '&' && *i == vars[*v].ident => {
+                        (*v, None)
+                    }
+                    [T::Punct(p), T::Ident(i), T::Group(g)]
+                        if p.as_char() == '&'
+                            && *i == vars[*v].ident
+                            && g.delimiter() == proc_macro2::Delimiter::Bracket =>
+                    {
+                        (*v, Some(g.clone()))
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        if matches!(a.kind, ExprKind::Var(_)) || matches!(vars[v].kind, VarKind::Param { .. }) {
+            // A parameter is borrowed for the whole function, except an array taken by value.
+            let by_value = self
+                .f
+                .params
+                .iter()
+                .any(|p| p.var == v && !crate::reverse::has_reference(&p.ty));
+            if matches!(a.kind, ExprKind::Var(_)) || !by_value {
+                return None;
+            }
         }
-        let borrowed_param = self
-            .f
-            .params
-            .iter()
-            .any(|p| p.var == v && crate::reverse::has_reference(&p.ty));
-        (!borrowed_param).then_some(range)
+        Some((v, range))
     }
 }
 
