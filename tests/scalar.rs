@@ -1291,3 +1291,55 @@ fn match_bindings_consts_and_fields_reach_callees() {
         }
     }
 }
+
+/// A regulariser chosen by the caller.
+#[derive(Clone, Copy)]
+pub enum Penalty {
+    Ridge(f64),
+    Lasso,
+}
+
+/// `if let` (also as a value and in `else if let`) and `while let`, lowered as `match`.
+#[differentiate]
+fn with_options(
+    x: f64,
+    y: f64,
+    power: Option<u32>,
+    penalty: Option<Penalty>,
+    mut ks: Vec<i32>,
+) -> f64 {
+    let mut s = if let Some(k) = power {
+        x.powi(k as i32)
+    } else {
+        x
+    };
+    if let Some(Penalty::Ridge(lambda)) = penalty {
+        s += lambda * y * y;
+    } else if let Some(Penalty::Lasso) = penalty {
+        s += y.abs();
+    }
+    while let Some(k) = ks.pop() {
+        s = s * 0.5 + y.powi(k);
+    }
+    s
+}
+
+#[test]
+fn if_let_and_while_let() {
+    let (x, y) = (0.7, -0.4);
+    for (power, penalty) in [
+        (Some(3), Some(Penalty::Ridge(0.5))),
+        (None, Some(Penalty::Lasso)),
+        (Some(1), None),
+    ] {
+        let ks = vec![1, 2];
+        let (v, [dx, dy]) = with_options_grad(x, y, power, penalty, ks.clone());
+        assert_close(v, with_options(x, y, power, penalty, ks.clone()), 1e-15);
+        let fx = numeric_derivative(|x| with_options(x, y, power, penalty, ks.clone()), x);
+        let fy = numeric_derivative(|y| with_options(x, y, power, penalty, ks.clone()), y);
+        assert_close(dx, fx, 1e-8);
+        assert_close(dy, fy, 1e-8);
+        let (_, t) = with_options_jvp(x, 1.0, y, 0.0, power, penalty, ks.clone());
+        assert_close(t, dx, 1e-12);
+    }
+}

@@ -1915,11 +1915,17 @@ impl Lowering<'_> {
             syn::Expr::ForLoop(f) => self.lower_for(f, out),
             syn::Expr::While(w) => {
                 if let syn::Expr::Let(l) = &*w.cond {
-                    self.errors.at(
-                        &l,
-                        "`while let` is not supported in a `#[differentiate]` function: use \
-                         `loop` with a `match` and `break`",
+                    // `while let P = e { body }` is `loop { match e { P => body, _ => break } }`.
+                    let (scrutinee, pat, body, label) = (&l.expr, &l.pat, &w.body, &w.label);
+                    let desugared: syn::Expr = syn::parse_quote_spanned!(l.span()=>
+                        #label loop {
+                            match #scrutinee {
+                                #pat => #body,
+                                _ => break,
+                            }
+                        }
                     );
+                    self.lower_expr_stmt(&desugared, out);
                     return;
                 }
                 let mut pre = Vec::new();
@@ -2198,15 +2204,26 @@ impl Lowering<'_> {
     }
 
     fn lower_if(&mut self, i: &syn::ExprIf, sink: Sink, out: &mut Block) -> Stmt {
-        let cond = if let syn::Expr::Let(l) = &*i.cond {
-            self.errors.at(
-                &l,
-                "`if let` is not supported in a `#[differentiate]` function: use `match`",
+        if let syn::Expr::Let(l) = &*i.cond {
+            // `if let P = e { a } else { b }` is `match e { P => a, _ => b }`.
+            if let (None, Sink::Assign(_)) = (&i.else_branch, sink) {
+                self.errors
+                    .at(&i, "an `if let` used as a value needs an `else` branch");
+            }
+            let (scrutinee, pat, then) = (&l.expr, &l.pat, &i.then_branch);
+            let els: syn::Expr = match &i.else_branch {
+                Some((_, e)) => (**e).clone(),
+                None => syn::parse_quote!({}),
+            };
+            let m: syn::ExprMatch = syn::parse_quote_spanned!(l.span()=>
+                match #scrutinee {
+                    #pat => #then,
+                    _ => #els,
+                }
             );
-            self.error_expr(l.span())
-        } else {
-            self.lower_expr(&i.cond, out)
-        };
+            return self.lower_match(&m, sink, out);
+        }
+        let cond = self.lower_expr(&i.cond, out);
         let then = self.lower_block(&i.then_branch, sink);
         let els = match &i.else_branch {
             Some((_, e)) => match &**e {
