@@ -1343,3 +1343,24 @@ fn if_let_and_while_let() {
         assert_close(t, dx, 1e-12);
     }
 }
+
+/// `unreachable!()` and `panic!()` as the value of a `match` arm (no warning in the generated
+/// code under `#![deny(warnings)]`).
+#[differentiate]
+fn legendre(x: f64, k: usize) -> f64 {
+    match k {
+        0 => 1.0,
+        1 => x,
+        2 => 0.5 * (3.0 * x * x - 1.0),
+        _ => unreachable!("degree {k} is not tabulated"),
+    }
+}
+
+#[test]
+fn diverging_match_arms() {
+    for (k, want) in [(0, 0.0), (1, 1.0), (2, 3.0 * 0.4)] {
+        let (v, [d]) = legendre_grad(0.4, k);
+        assert_close(v, legendre(0.4, k), 1e-15);
+        assert_close(d, want, 1e-15);
+    }
+}

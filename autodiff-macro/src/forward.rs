@@ -45,7 +45,7 @@ pub fn generic_fn(f: &Function) -> crate::api::Generated {
     crate::api::Generated {
         head: quote! {
             #[doc = #doc]
-            #[allow(unused_mut, unused_parens, unused_variables, clippy::all, clippy::pedantic)]
+            #[allow(unused_mut, unused_parens, unused_variables, unreachable_code, clippy::all, clippy::pedantic)]
             #vis fn #name #generics(#(#params),*) -> #ret
         },
         body: quote!(#(#body)*),

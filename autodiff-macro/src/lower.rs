@@ -1578,7 +1578,28 @@ impl Lowering<'_> {
             None if self.call_arrays.contains(&target) => 1,
             None => match self.vars[target].ty {
                 Ty::FloatArray(r) => usize::from(r),
-                _ => return false,
+                _ => {
+                    // `let mut prev;` then `prev = cur.clone();`: an array copied into a name
+                    // that has no array yet.
+                    let source = self.whole_array(&a.right).filter(|&v| {
+                        self.array_locals.contains_key(&v)
+                            || self.call_arrays.contains(&v)
+                            || self.pushed.contains(&v)
+                            || matches!(self.vars[v].ty, Ty::FloatArray(_))
+                    });
+                    let Some(source) = source else {
+                        return false;
+                    };
+                    self.errors.at(
+                        &a,
+                        format!(
+                            "`{}` has no array to copy `{}` into: declare it with one (`let mut \
+                             {0} = vec![0.0; n];` or `[0.0; N]`), then assign `{0} = {1};`",
+                            self.vars[target].user_name, self.vars[source].user_name
+                        ),
+                    );
+                    return true;
+                }
             },
         };
         let h = &a.left;

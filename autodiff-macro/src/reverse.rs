@@ -298,7 +298,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         #[doc = #doc]
         #[doc(hidden)]
         #[inline]
-        #[allow(dead_code, unused_mut, unused_assignments, unused_variables, unused_parens, clippy::all, clippy::pedantic)]
+        #[allow(dead_code, unused_mut, unused_assignments, unused_variables, unused_parens, unreachable_code, clippy::all, clippy::pedantic)]
         #vis fn #name #lifetime(#(#params),*)
             -> (#ret_ty, impl Fn(#adj_ty, #(#buffer_tys),*) -> (#(#out_tys,)*) #bound)
         {
