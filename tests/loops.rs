@@ -1591,3 +1591,35 @@ fn pushed_vectors_passed_on_and_copied() {
         |p, dp| pushed_more_jvp(p, dp).1,
     );
 }
+
+/// Double buffering with `std::mem::swap` of two vectors, a swap of floats and `v.swap(i, j)`.
+#[differentiate]
+fn jacobi_sweeps(w: &[f64]) -> f64 {
+    let n = w.len();
+    let mut cur = w.to_vec();
+    let mut nxt = vec![0.0; n];
+    for _ in 0..4 {
+        for i in 0..n {
+            let l = if i > 0 { cur[i - 1] } else { 0.0 };
+            let r = if i + 1 < n { cur[i + 1] } else { 0.0 };
+            nxt[i] = 0.25 * (l + r) + 0.5 * cur[i] * cur[i];
+        }
+        std::mem::swap(&mut cur, &mut nxt);
+    }
+    let mut a = w[0];
+    let mut b = w[1] * 2.0;
+    std::mem::swap(&mut a, &mut b);
+    let mut p = [w[0], w[1], w[2]];
+    p.swap(0, 2);
+    cur.iter().sum::<f64>() + a * 3.0 + b + p[0] * 10.0 + nxt[1]
+}
+
+#[test]
+fn swaps() {
+    check_slice_function(
+        &[0.3, -0.5, 0.8, 0.2],
+        jacobi_sweeps,
+        jacobi_sweeps_grad,
+        |w, dw| jacobi_sweeps_jvp(w, dw).1,
+    );
+}

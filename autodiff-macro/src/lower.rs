@@ -1784,6 +1784,86 @@ impl Lowering<'_> {
         }
     }
 
+    /// `std::mem::swap(&mut a, &mut b)` of two floats or two arrays of the function, and
+    /// `v.swap(i, j)` of an array, as the assignments a person would write (element by element
+    /// for arrays, whose lengths must agree, as `swap` of two `Vec`s would not require).
+    fn swap(&self, e: &syn::Expr) -> Option<syn::Expr> {
+        let float_array = |v: VarId| {
+            self.array_locals
+                .get(&v)
+                .is_some_and(|a| a.rank == 1 && a.float)
+                || self.call_arrays.contains(&v)
+                || self.vars[v].ty == Ty::FloatArray(1)
+        };
+        match e {
+            syn::Expr::Call(c) if c.args.len() == 2 => {
+                let syn::Expr::Path(p) = &*c.func else {
+                    return None;
+                };
+                let names: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                if !(names.ends_with(&["mem".into(), "swap".into()])) {
+                    return None;
+                }
+                let place = |a: &syn::Expr| match strip_parens(a) {
+                    syn::Expr::Reference(r) if r.mutability.is_some() => {
+                        match strip_parens(&r.expr) {
+                            syn::Expr::Path(p) => p.path.get_ident().cloned(),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let (a, b) = (place(&c.args[0])?, place(&c.args[1])?);
+                let (va, vb) = (self.resolve(&a.to_string())?, self.resolve(&b.to_string())?);
+                let j = Ident::new("__j", Span::call_site());
+                let t = Ident::new("__swapped", Span::call_site());
+                if float_array(va) && float_array(vb) {
+                    let msg =
+                        format!("`swap` of `{a}` and `{b}`: the arrays have different lengths");
+                    Some(syn::parse_quote!({
+                        assert_eq!(#a.len(), #b.len(), #msg);
+                        for #j in 0..#a.len() {
+                            let #t = #a[#j];
+                            #a[#j] = #b[#j];
+                            #b[#j] = #t;
+                        }
+                    }))
+                } else {
+                    Some(syn::parse_quote!({
+                        let #t = #a;
+                        #a = #b;
+                        #b = #t;
+                    }))
+                }
+            }
+            syn::Expr::MethodCall(m) if m.method == "swap" && m.args.len() == 2 => {
+                let v = self.local_of(&m.receiver)?;
+                if !float_array(v) {
+                    return None;
+                }
+                let (recv, i, k) = (&m.receiver, &m.args[0], &m.args[1]);
+                let (ti, tk) = (
+                    Ident::new("__i", Span::call_site()),
+                    Ident::new("__k", Span::call_site()),
+                );
+                let t = Ident::new("__swapped", Span::call_site());
+                Some(syn::parse_quote!({
+                    let #ti = #i;
+                    let #tk = #k;
+                    let #t = #recv[#ti];
+                    #recv[#ti] = #recv[#tk];
+                    #recv[#tk] = #t;
+                }))
+            }
+            _ => None,
+        }
+    }
+
     /// `g(x)` or `g(x).to_vec()` of a function that may be `#[differentiate]`d: the call.
     fn sibling_call_result<'e>(&self, e: &'e syn::Expr) -> Option<&'e syn::Expr> {
         let call = match strip_parens(e) {
@@ -1995,6 +2075,10 @@ impl Lowering<'_> {
             syn::Expr::Call(c) if self.closure_called(c).is_some() => {
                 let closure = self.closure_called(c).expect("checked");
                 self.inline_closure(closure, c, true, out);
+            }
+            e @ (syn::Expr::Call(_) | syn::Expr::MethodCall(_)) if self.swap(e).is_some() => {
+                let swapped = self.swap(e).expect("checked");
+                self.lower_expr_stmt(&swapped, out);
             }
             syn::Expr::MethodCall(m)
                 if m.method == "push"
