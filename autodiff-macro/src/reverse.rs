@@ -101,7 +101,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         adj_accs: HashMap::new(),
         refill_at: HashMap::new(),
         pending_refills: HashMap::new(),
-        pushed_lens: HashMap::new(),
+        pushed_held: HashMap::new(),
     };
     // A parameter the function changes through a call (`self.count.set(k + 1)`, a `Cell` of
     // a `&` parameter) may read differently in the reverse sweep: what depends on it is
@@ -561,7 +561,7 @@ struct Rev<'a> {
     pending_refills: HashMap<usize, Vec<Refill>>,
     /// Pushed vectors made in a nested block of a loop body: the body-level local that follows
     /// their length for the end of the iteration to record.
-    pushed_lens: HashMap<VarId, Ident>,
+    pushed_held: HashMap<VarId, Ident>,
 }
 
 /// The replay of a fill loop: its variable, its range as written, its stores.
@@ -1650,7 +1650,7 @@ impl Rev<'_> {
                 cx.body_decls.push(quote!(let mut #held: usize = 0;));
                 cx.end_records
                     .push((quote!(#held), len.clone(), Kind::Usize));
-                self.pushed_lens.insert(var, held);
+                self.pushed_held.insert(var, held);
             } else {
                 cx.end_records
                     .push((quote!(#id.len()), len.clone(), Kind::Usize));
@@ -1683,7 +1683,7 @@ impl Rev<'_> {
         let val = self.lin(value, None, out);
         let now = &val.now;
         out.fwd.push(quote!(#id.push(#now);));
-        if let Some(held) = self.pushed_lens.get(&var) {
+        if let Some(held) = self.pushed_held.get(&var) {
             out.fwd.push(quote!(#held = #id.len();));
         }
         if !active {
