@@ -1623,3 +1623,35 @@ fn swaps() {
         |w, dw| jacobi_sweeps_jvp(w, dw).1,
     );
 }
+
+/// `let [x0, y0] = pts[i];` of rows and `let [u, v] = [a, b];`: the shoelace area.
+#[differentiate]
+fn shoelace(pts: &[[f64; 2]], s: f64) -> f64 {
+    let mut a = 0.0;
+    for i in 0..pts.len() {
+        let [x0, y0] = pts[i];
+        let [x1, y1] = pts[(i + 1) % pts.len()];
+        a += x0 * y1 - x1 * y0;
+    }
+    let [u, v] = [a * s, a + s];
+    0.5 * u * v
+}
+
+#[test]
+fn rows_and_values_destructured() {
+    let pts = [[0.0, 0.0], [2.0, 0.3], [1.5, 1.8], [-0.2, 1.0]];
+    let mut d = [[0.0; 2]; 4];
+    let (v, [ds]) = shoelace_grad(&pts, &mut d, 0.7);
+    assert_close(v, shoelace(&pts, 0.7), 1e-15);
+    assert_close(ds, numeric_derivative(|s| shoelace(&pts, s), 0.7), 1e-8);
+    for (i, row) in d.iter().enumerate() {
+        for j in 0..2 {
+            let f = |t: f64| {
+                let mut p = pts;
+                p[i][j] = t;
+                shoelace(&p, 0.7)
+            };
+            assert_close(row[j], numeric_derivative(f, pts[i][j]), 1e-8);
+        }
+    }
+}

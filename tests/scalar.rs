@@ -1364,3 +1364,73 @@ fn diverging_match_arms() {
         assert_close(d, want, 1e-15);
     }
 }
+
+/// Tokens of a tiny stack-free calculator.
+#[derive(Clone, Copy)]
+pub enum Tok {
+    Add(f64),
+    Sub(f64),
+    Var(usize),
+    Neg,
+}
+
+/// Or-patterns binding one name in each alternative, in `match` (with a guard) and `if let`.
+#[differentiate]
+fn evaluate(w: &[f64], toks: &[Tok]) -> f64 {
+    let mut s = w[0];
+    for i in 0..toks.len() {
+        match toks[i] {
+            Tok::Add(c) | Tok::Sub(c) if c > 0.0 => s += c * w[1],
+            Tok::Var(k) => s *= w[k],
+            Tok::Neg => s = -s,
+            _ => {}
+        }
+        if let Tok::Add(c) | Tok::Sub(c) = toks[i] {
+            s += c * s;
+        }
+    }
+    s
+}
+
+/// A local enum state driven by `while let`.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Phase {
+    Warm(usize),
+    Run,
+}
+
+#[differentiate]
+fn warm_up(x: f64) -> f64 {
+    let mut phase = Phase::Warm(0);
+    let mut y = x;
+    while let Phase::Warm(k) = phase {
+        y *= x;
+        phase = if k >= 1 {
+            Phase::Run
+        } else {
+            Phase::Warm(k + 1)
+        };
+    }
+    y
+}
+
+#[test]
+fn or_patterns_and_enum_states() {
+    let toks = [
+        Tok::Add(1.0),
+        Tok::Sub(2.0),
+        Tok::Var(1),
+        Tok::Neg,
+        Tok::Sub(-0.5),
+    ];
+    check_slice_function(
+        &[0.7, 1.3],
+        |w| evaluate(w, &toks),
+        |w, g| evaluate_grad(w, g, &toks),
+        |w, dw| evaluate_jvp(w, dw, &toks).1,
+    );
+    // x³: 3x².
+    let (v, [d]) = warm_up_grad(1.5);
+    assert_close(v, 3.375, 1e-15);
+    assert_close(d, 6.75, 1e-15);
+}

@@ -918,20 +918,42 @@ impl Lowering<'_> {
             {
                 return;
             }
-            // `let [x, y] = p;` of an array of the function: one `let` per element.
+            // `let [u, v] = [a, b];`: the tuple `let` of the same values.
+            Pat::Slice(slice)
+                if matches!(local.init.as_ref().map(|i| strip_parens(&i.expr)),
+                    Some(syn::Expr::Array(a)) if a.elems.len() == slice.elems.len()) =>
+            {
+                let Some(syn::Expr::Array(values)) = local.init.as_ref().map(|i| strip_parens(&i.expr))
+                else {
+                    unreachable!("matched above")
+                };
+                let (pats, values) = (slice.elems.iter(), values.elems.iter());
+                let tuple: syn::Stmt = syn::parse_quote!(let (#(#pats,)*) = (#(#values,)*););
+                if let syn::Stmt::Local(tuple) = tuple {
+                    self.lower_local(&tuple, out);
+                }
+                return;
+            }
+            // `let [x, y] = p;` of an array of the function, or of a row (`pts[i]` of a
+            // `&[[f64; 2]]`): one `let` per element.
             Pat::Slice(slice)
                 if local.init.as_ref().is_some_and(|i| {
-                    self.local_of(&i.expr).is_some_and(|v| {
+                    let row = match strip_parens(&i.expr) {
+                        syn::Expr::Index(ix) => self
+                            .local_of(&ix.expr)
+                            .is_some_and(|v| self.vars[v].ty == Ty::FloatArray(2)),
+                        _ => false,
+                    };
+                    row || self.local_of(&i.expr).is_some_and(|v| {
                         matches!(self.vars[v].ty, Ty::FloatArray(1))
                             || self.array_locals.get(&v).is_some_and(|a| a.rank == 1)
                             || self.call_arrays.contains(&v)
                     })
                 }) && slice.elems.iter().all(|p| match p {
-                    // A name that is the array's would change it for the elements after.
-                    Pat::Ident(pi) => local
-                        .init
-                        .as_ref()
-                        .is_some_and(|i| self.local_of(&i.expr) != self.resolve(&pi.ident.to_string())),
+                    // A name the value reads would change it for the elements after.
+                    Pat::Ident(pi) => local.init.as_ref().is_some_and(|i| {
+                        !mentions(i.expr.to_token_stream(), &[pi.ident.to_string()])
+                    }),
                     Pat::Wild(_) => true,
                     _ => false,
                 }) =>
@@ -2446,6 +2468,13 @@ impl Lowering<'_> {
                 // variant, not a binding.
                 let name = pi.ident.to_string();
                 if name.chars().next().is_some_and(|c| c.is_uppercase()) && pi.subpat.is_none() {
+                    return;
+                }
+                // The same name in another alternative of an or-pattern (`A(c) | B(c)`) is the
+                // same binding.
+                if let Some((var, _)) = self.bound.iter().find(|(_, user)| *user == pi.ident) {
+                    pi.ident = self.cx.vars[*var].ident.clone();
+                    pi.mutability = None;
                     return;
                 }
                 let hidden = Ident::new(

@@ -102,6 +102,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         refill_at: HashMap::new(),
         pending_refills: HashMap::new(),
         pushed_held: HashMap::new(),
+        rest_exits: false,
     };
     // A parameter the function changes through a call (`self.count.set(k + 1)`, a `Cell` of
     // a `&` parameter) may read differently in the reverse sweep: what depends on it is
@@ -562,6 +563,10 @@ struct Rev<'a> {
     /// Pushed vectors made in a nested block of a loop body: the body-level local that follows
     /// their length for the end of the iteration to record.
     pushed_held: HashMap<VarId, Ident>,
+    /// Whether a statement after the one being emitted, in the same block, may return, break
+    /// or continue: a variable declared without a value then starts at one (see
+    /// [`Self::stmt`]), since rustc cannot follow the exit code.
+    rest_exits: bool,
 }
 
 /// The replay of a fill loop: its variable, its range as written, its stores.
@@ -789,6 +794,7 @@ impl Rev<'_> {
     fn block(&mut self, b: &[Stmt], out: &mut Out) {
         self.refill_targets(b);
         for (i, s) in b.iter().enumerate() {
+            self.rest_exits = b[i + 1..].iter().any(may_exit);
             self.stmt(s, out);
             let rest = &b[i + 1..];
             if self.needs_exit && !rest.is_empty() && may_exit(s) {
@@ -848,7 +854,7 @@ impl Rev<'_> {
                     (Ty::Float, None) if self.depth > 0 && self.loop_level() == 0 => {
                         self.hoisted.push(quote!(let mut #id: f64 = 0.0;));
                     }
-                    (Ty::Float, None) if self.needs_exit => {
+                    (Ty::Float, None) if self.needs_exit && self.rest_exits => {
                         out.fwd.push(quote!(let mut #id: f64 = 0.0;));
                     }
                     (Ty::Float, None) => {
@@ -901,7 +907,7 @@ impl Rev<'_> {
                                     }
                                 }
                             }
-                            None if self.needs_exit => out.fwd.push(
+                            None if self.needs_exit && self.rest_exits => out.fwd.push(
                                 quote!(let mut #id #ty = ::core::default::Default::default();),
                             ),
                             None => out.fwd.push(quote!(let #m #id #ty;)),
