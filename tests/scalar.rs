@@ -1375,6 +1375,7 @@ pub enum Tok {
 }
 
 /// Or-patterns binding one name in each alternative, in `match` (with a guard) and `if let`.
+#[allow(clippy::needless_range_loop)]
 #[differentiate]
 fn evaluate(w: &[f64], toks: &[Tok]) -> f64 {
     let mut s = w[0];
