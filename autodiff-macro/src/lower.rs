@@ -929,9 +929,7 @@ impl Lowering<'_> {
                 };
                 let (pats, values) = (slice.elems.iter(), values.elems.iter());
                 let tuple: syn::Stmt = syn::parse_quote!(let (#(#pats,)*) = (#(#values,)*););
-                if let syn::Stmt::Local(tuple) = tuple {
-                    self.lower_local(&tuple, out);
-                }
+                self.lower_written(&tuple, out);
                 return;
             }
             // `let [x, y] = p;` of an array of the function, or of a row (`pts[i]` of a
@@ -962,9 +960,7 @@ impl Lowering<'_> {
                 for (i, p) in slice.elems.iter().enumerate() {
                     if let Pat::Ident(pi) = p {
                         let one: syn::Stmt = syn::parse_quote!(let #pi = #array[#i];);
-                        if let syn::Stmt::Local(one) = one {
-                            self.lower_local(&one, out);
-                        }
+                        self.lower_written(&one, out);
                     }
                 }
                 return;
@@ -1413,10 +1409,7 @@ impl Lowering<'_> {
             Some(len) => syn::parse_quote!(let mut #b #ty = [0.0; #len];),
             None => syn::parse_quote!(let mut #b #ty = vec![0.0; #a.len()];),
         };
-        let syn::Stmt::Local(new) = new else {
-            unreachable!("a `let` statement")
-        };
-        self.lower_local(&new, out);
+        self.lower_written(&new, out);
         let copy: syn::ExprAssign = syn::parse_quote!(#b = #a);
         self.lower_array_assign(&copy, out);
         true
@@ -1461,13 +1454,19 @@ impl Lowering<'_> {
             syn::parse_quote!(for #j in 0..#b.len() { #b[#j] = #view[#j]; }),
         ];
         for s in &stmts {
-            match s {
-                syn::Stmt::Local(l) => self.lower_local(l, out),
-                syn::Stmt::Expr(e, _) => self.lower_expr_stmt(e, out),
-                _ => unreachable!("`let`s and a loop"),
-            }
+            self.lower_written(s, out);
         }
         true
+    }
+
+    /// A statement the lowering writes itself (a desugaring), lowered like the user's.
+    pub(super) fn lower_written(&mut self, s: &syn::Stmt, out: &mut Block) {
+        match s {
+            syn::Stmt::Local(l) => self.lower_local(l, out),
+            syn::Stmt::Expr(e, _) => self.lower_expr_stmt(e, out),
+            syn::Stmt::Item(i) => self.lower_item(i, out),
+            syn::Stmt::Macro(m) => self.lower_macro_stmt(&m.mac, out),
+        }
     }
 
     /// `let s = [a, b, c];` as `let mut s = [a; 3]; s[1] = b; s[2] = c;`: an array of the
@@ -1514,10 +1513,7 @@ impl Lowering<'_> {
             } else {
                 syn::parse_quote!(let mut #s #ty = [#first; #n];)
             };
-            let syn::Stmt::Local(new) = new else {
-                unreachable!("a `let` statement")
-            };
-            self.lower_local(&new, out);
+            self.lower_written(&new, out);
             for (i, e) in elems.iter().enumerate().skip(1) {
                 let store: syn::Expr = syn::parse_quote!(#s[#i] = #e);
                 self.lower_expr_stmt(&store, out);
@@ -1543,10 +1539,7 @@ impl Lowering<'_> {
         } else {
             syn::parse_quote!(let mut #s #ty = [[#first; #n]; #m];)
         };
-        let syn::Stmt::Local(new) = new else {
-            unreachable!("a `let` statement")
-        };
-        self.lower_local(&new, out);
+        self.lower_written(&new, out);
         for (i, row) in rows.iter().enumerate() {
             for (j, e) in row.iter().enumerate() {
                 if (i, j) != (0, 0) {
@@ -2752,10 +2745,7 @@ impl Lowering<'_> {
                 self.array_names.insert(name.to_string());
                 let call = &i.expr;
                 let local: syn::Stmt = syn::parse_quote!(let #name = #call;);
-                let syn::Stmt::Local(local) = local else {
-                    unreachable!("a `let` parses as a local")
-                };
-                self.lower_local(&local, out);
+                self.lower_written(&local, out);
                 let index = &i.index;
                 return self.lower_expr(&syn::parse_quote!(#name[#index]), out);
             }
@@ -3053,10 +3043,7 @@ impl Lowering<'_> {
         }
         let name = Ident::new(&format!("__arg{}", self.vars.len()), inner.span());
         let local: syn::Stmt = syn::parse_quote!(let #name = #inner;);
-        let syn::Stmt::Local(local) = local else {
-            unreachable!("a `let` parses as a local")
-        };
-        self.lower_local(&local, out);
+        self.lower_written(&local, out);
         let passed: syn::Expr = if by_ref {
             syn::parse_quote!(&#name)
         } else {

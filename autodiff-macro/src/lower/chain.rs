@@ -359,10 +359,7 @@ impl Lowering<'_> {
         // The vector, declared like `let mut v = vec![0.0; n];`.
         let ident = &pi.ident;
         let declared: syn::Stmt = syn::parse_quote!(let mut #ident = vec![0.0; #count];);
-        let syn::Stmt::Local(local) = &declared else {
-            unreachable!("a `let` parses as a local")
-        };
-        self.lower_local(local, out);
+        self.lower_written(&declared, out);
         let Some(vector) = self.local_of(&path(ident)) else {
             return true;
         };
