@@ -127,18 +127,13 @@ fn only_lengths(tokens: proc_macro2::TokenStream, id: &syn::Ident) -> bool {
 
 /// The variable `a` borrows whole or in part, if it is written `&v` or `&v[..]`.
 fn borrowed_var(a: &Expr, vars: &[Var]) -> Option<VarId> {
-    use proc_macro2::TokenTree as T;
     let ExprKind::Opaque { tokens, refs } = &a.kind else {
         return None;
     };
     let [v] = refs.as_slice() else {
         return None;
     };
-    let t: Vec<T> = tokens.clone().into_iter().collect();
-    match t.as_slice() {
-        [T::Punct(p), T::Ident(i), ..] if p.as_char() == '&' && *i == vars[*v].ident => Some(*v),
-        _ => None,
-    }
+    borrow_of(tokens, &vars[*v]).map(|_| *v)
 }
 
 /// The type of an expression, from what is known of its parts.

@@ -441,7 +441,6 @@ pub fn array_argument(
     e: &Expr,
     vars: &[Var],
 ) -> Result<Option<(VarId, Option<proc_macro2::Group>)>, ()> {
-    use proc_macro2::TokenTree as T;
     let is_array = |v: VarId| matches!(vars[v].ty, Ty::FloatArray(_));
     match &e.kind {
         ExprKind::Var(v) if is_array(*v) => Ok(Some((*v, None))),
@@ -450,22 +449,30 @@ pub fn array_argument(
             let [array] = arrays.as_slice() else {
                 return if arrays.is_empty() { Ok(None) } else { Err(()) };
             };
-            let t: Vec<T> = tokens.clone().into_iter().collect();
-            match t.as_slice() {
-                [T::Punct(p), T::Ident(i)] if p.as_char() == '&' && *i == vars[*array].ident => {
-                    Ok(Some((*array, None)))
-                }
-                [T::Punct(p), T::Ident(i), T::Group(g)]
-                    if p.as_char() == '&'
-                        && *i == vars[*array].ident
-                        && g.delimiter() == proc_macro2::Delimiter::Bracket =>
-                {
-                    Ok(Some((*array, Some(g.clone()))))
-                }
-                _ => Err(()),
+            match borrow_of(tokens, &vars[*array]) {
+                Some(range) => Ok(Some((*array, range))),
+                None => Err(()),
             }
         }
         _ => Ok(None),
+    }
+}
+
+/// Whether `tokens` are `&v` or `&v[a..b]` of the variable `v`: `Some` with the brackets of the
+/// range, if there is one.
+pub fn borrow_of(tokens: &proc_macro2::TokenStream, v: &Var) -> Option<Option<proc_macro2::Group>> {
+    use proc_macro2::TokenTree as T;
+    let t: Vec<T> = tokens.clone().into_iter().collect();
+    match t.as_slice() {
+        [T::Punct(p), T::Ident(i)] if p.as_char() == '&' && *i == v.ident => Some(None),
+        [T::Punct(p), T::Ident(i), T::Group(g)]
+            if p.as_char() == '&'
+                && *i == v.ident
+                && g.delimiter() == proc_macro2::Delimiter::Bracket =>
+        {
+            Some(Some(g.clone()))
+        }
+        _ => None,
     }
 }
 

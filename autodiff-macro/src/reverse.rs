@@ -2460,7 +2460,6 @@ impl Rev<'_> {
     /// arguments (a parameter array borrowed for the whole function, an array passed by value,
     /// a value that is not an array).
     fn snapshot(&self, a: &Expr) -> Option<(VarId, Option<proc_macro2::Group>)> {
-        use proc_macro2::TokenTree as T;
         let vars = &self.f.vars;
         let (v, range) = match (array_argument(a, vars), &a.kind) {
             (Ok(Some(found)), _) => found,
@@ -2469,20 +2468,7 @@ impl Rev<'_> {
                 let [v] = refs.as_slice() else {
                     return None;
                 };
-                let t: Vec<T> = tokens.clone().into_iter().collect();
-                match t.as_slice() {
-                    [T::Punct(p), T::Ident(i)] if p.as_char() == '&' && *i == vars[*v].ident => {
-                        (*v, None)
-                    }
-                    [T::Punct(p), T::Ident(i), T::Group(g)]
-                        if p.as_char() == '&'
-                            && *i == vars[*v].ident
-                            && g.delimiter() == proc_macro2::Delimiter::Bracket =>
-                    {
-                        (*v, Some(g.clone()))
-                    }
-                    _ => return None,
-                }
+                (*v, borrow_of(tokens, &vars[*v])?)
             }
             _ => return None,
         };
