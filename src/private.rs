@@ -491,3 +491,12 @@ impl<const N: usize> AddFrom for [f64; N] {
         }
     }
 }
+
+/// The values and tangents of dual numbers written back into a `&mut` array and its tangent
+/// (after forward mode through a function that changes the array).
+pub fn unseed(seeded: &[Dual<f64, 1>], values: &mut [f64], tangents: &mut [f64]) {
+    for ((d, v), t) in seeded.iter().zip(values).zip(tangents) {
+        *v = d.re;
+        *t = d.eps[0];
+    }
+}

@@ -44,6 +44,11 @@ fn siblings(f: &Function) -> Vec<Generated> {
         .iter()
         .any(|p| is_array(f, p) && is_differentiated(f, p));
     let mut out = vec![crate::forward::generic_fn(f), vjp(f)];
+    if !f.inout.is_empty() {
+        // Outputs through `&mut` arrays: forward and reverse mode, no gradient or matrices.
+        out.push(jvp(f));
+        return out;
+    }
     match f.ret {
         RetShape::Scalar => {
             out.push(grad(f));
@@ -195,7 +200,10 @@ fn lifetimes(f: &Function) -> (Option<TokenStream>, Option<TokenStream>) {
         .iter()
         .any(|p| crate::reverse::has_reference(&p.ty));
     let lifetime = if refs { vec![quote!('ad)] } else { Vec::new() };
-    (Some(f.generics(&lifetime)), refs.then(|| quote!(+ 'ad)))
+    (
+        Some(f.generics(&lifetime)),
+        crate::reverse::pullback_bound(f, None),
+    )
 }
 
 fn decls_with_lifetimes(f: &Function) -> Vec<TokenStream> {
@@ -203,7 +211,12 @@ fn decls_with_lifetimes(f: &Function) -> Vec<TokenStream> {
         .iter()
         .map(|p| {
             let id = &f.vars[p.var].ident;
-            let ty = crate::reverse::with_lifetime(&p.ty);
+            // A `&mut` array is lent for the call only.
+            let ty = if f.is_inout(p.var) {
+                p.ty.clone()
+            } else {
+                crate::reverse::with_lifetime(&p.ty)
+            };
             quote!(#id: #ty)
         })
         .collect()
@@ -447,12 +460,35 @@ fn jvp(f: &Function) -> Generated {
     let mut decls = Vec::new();
     let mut args = Vec::new();
     let mut seeds = Vec::new();
+    let mut unseeds = Vec::new();
     for (i, p) in f.params.iter().enumerate() {
         let v = &f.vars[p.var];
         let id = &v.ident;
         let ty = &p.ty;
         decls.push(quote!(#id: #ty));
         let d = shadow_ident(f, id);
+        if f.is_inout(p.var) {
+            // Dual numbers in, and their values and tangents back out.
+            let dty = crate::reverse::shadow_type(&p.ty, true);
+            decls.push(quote!(#d: #dty));
+            let seeded = mixed(&format!("__seeded{i}"));
+            let msg =
+                format!("{name}: the tangent of `{id}` has length {{}} but `{id}` has length {{}}");
+            let seeding = if is_fixed_array(&p.ty) {
+                quote!(seed_array(#id, #d))
+            } else {
+                quote!(seed_slice(#id, #d))
+            };
+            seeds.push(quote! {
+                ::core::assert_eq!(#d.len(), #id.len(), #msg, #d.len(), #id.len());
+                let mut #seeded = ::autodiff::__private::#seeding;
+            });
+            args.push(quote!(&mut #seeded));
+            unseeds.push(
+                quote!(::autodiff::__private::unseed(&#seeded[..], &mut #id[..], &mut #d[..]);),
+            );
+            continue;
+        }
         match (is_differentiated(f, p), v.ty) {
             (true, Ty::FloatArray(_)) => {
                 let dty = crate::reverse::shadow_type(&p.ty, false);
@@ -495,6 +531,11 @@ fn jvp(f: &Function) -> Generated {
             quote!(((#(r.#idx.re,)*), (#(r.#idx2.eps[0],)*)))
         }
         RetShape::Array(_) => quote!((r.map(|d| d.re), r.map(|d| d.eps[0]))),
+        RetShape::Unit => quote!(),
+    };
+    let ret = match f.ret {
+        RetShape::Unit => quote!(()),
+        _ => quote!((#ret, #ret)),
     };
     let call = call_sibling(f, &generic, Some(quote!(::autodiff::Dual<f64, 1>)), &args);
     let doc = format!(
@@ -508,11 +549,12 @@ fn jvp(f: &Function) -> Generated {
             #[doc = #doc]
             #[inline]
             #[track_caller]
-            #vis fn #name #generics(#(#decls),*) -> (#ret, #ret)
+            #vis fn #name #generics(#(#decls),*) -> #ret
         },
         body: quote! {
             #(#seeds)*
             let r = #call;
+            #(#unseeds)*
             #split
         },
     }

@@ -31,7 +31,13 @@ pub fn generic_fn(f: &Function) -> crate::api::Generated {
             quote!(#m #id: #ty)
         }
     });
-    let ret = ret_type(f.ret, quote!(S));
+    let ret = match f.ret {
+        RetShape::Unit => None,
+        r => {
+            let t = ret_type(r, quote!(S));
+            Some(quote!(-> #t))
+        }
+    };
     let generics = f.generics(&[quote!(S: ::autodiff::Real)]);
     let body = match &f.partials {
         Some(_) => vec![crate::custom::generic_body(f)],
@@ -46,7 +52,7 @@ pub fn generic_fn(f: &Function) -> crate::api::Generated {
         head: quote! {
             #[doc = #doc]
             #[allow(unused_mut, unused_parens, unused_variables, unreachable_code, clippy::all, clippy::pedantic)]
-            #vis fn #name #generics(#(#params),*) -> #ret
+            #vis fn #name #generics(#(#params),*) #ret
         },
         body: quote!(#(#body)*),
     }
@@ -63,6 +69,7 @@ pub fn ret_type(ret: RetShape, scalar: TokenStream) -> TokenStream {
             let n = crate::api::lit(n);
             quote!([#scalar; #n])
         }
+        RetShape::Unit => quote!(()),
     }
 }
 
@@ -72,6 +79,7 @@ pub fn ret_value(ret: RetShape, values: Vec<TokenStream>) -> TokenStream {
         RetShape::Scalar => values.into_iter().next().unwrap_or_default(),
         RetShape::Tuple(_) => quote!((#(#values,)*)),
         RetShape::Array(_) => quote!([#(#values),*]),
+        RetShape::Unit => quote!(()),
     }
 }
 

@@ -50,10 +50,24 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
     }
     check_block(body, vars, errors);
     for call in effect_calls.iter() {
-        let Some(&v) = call
+        let floats: Vec<VarId> = call
             .refs
             .iter()
-            .find(|&&v| matches!(vars[v].ty, Ty::FloatArray(_) | Ty::Float))
+            .copied()
+            .filter(|&v| matches!(vars[v].ty, Ty::FloatArray(_) | Ty::Float))
+            .collect();
+        // Name the value the call may change: one it borrows `&mut`, else a local (a
+        // parameter taken by `&` cannot change), else the first.
+        let lent = mut_borrowed(call.tokens.clone());
+        let Some(&v) = floats
+            .iter()
+            .find(|&&v| lent.iter().any(|l| vars[v].ident == *l))
+            .or_else(|| {
+                floats
+                    .iter()
+                    .find(|&&v| !matches!(vars[v].kind, VarKind::Param { .. }))
+            })
+            .or(floats.first())
         else {
             continue;
         };
@@ -108,6 +122,25 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
             };
         errors.at(&call.tokens, message);
     }
+}
+
+/// The names borrowed `&mut name` in `tokens`.
+fn mut_borrowed(tokens: proc_macro2::TokenStream) -> Vec<syn::Ident> {
+    use proc_macro2::TokenTree as T;
+    let t: Vec<T> = tokens.into_iter().collect();
+    let mut out = Vec::new();
+    for (i, tt) in t.iter().enumerate() {
+        match (tt, t.get(i + 1), t.get(i + 2)) {
+            (T::Punct(p), Some(T::Ident(m)), Some(T::Ident(name)))
+                if p.as_char() == '&' && m == "mut" =>
+            {
+                out.push(name.clone())
+            }
+            (T::Group(g), ..) => out.extend(mut_borrowed(g.stream())),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether every mention of `id` in `tokens` is `id.len()` or `id.is_empty()`.
@@ -409,7 +442,15 @@ impl Infer<'_> {
                     self.expect(i, Ty::Int);
                 }
             }
-            ExprKind::Call { args, .. } => args.iter().for_each(|a| self.expr(a)),
+            ExprKind::Call { args, .. } => {
+                args.iter().for_each(|a| self.expr(a));
+                // An array lent `&mut` to a call that carries a derivative comes back with one.
+                if is_active(e, self.vars) {
+                    for v in lent_arrays(e, self.vars) {
+                        self.set_active(v);
+                    }
+                }
+            }
             ExprKind::Cast(a, _) => self.expr(a),
             ExprKind::Index { index, .. } => {
                 for i in index {

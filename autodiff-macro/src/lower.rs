@@ -51,6 +51,7 @@ pub fn lower(
         pushed_names: pushed_names(&item.block),
         pushed: std::collections::HashSet::new(),
         pushed_lens: std::collections::HashMap::new(),
+        inout: Vec::new(),
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
@@ -115,6 +116,47 @@ pub fn lower(
                 continue;
             }
         };
+        if inout_type(&pt.ty) {
+            let refused = if constant {
+                Some(
+                    "a `&mut` array parameter is an output, and its values carry derivatives: \
+                     remove `#[constant]`",
+                )
+            } else if in_impl {
+                Some(
+                    "a `&mut` array parameter is supported on free functions only: make this \
+                     a free function, or return the values (`-> [f64; N]`)",
+                )
+            } else if partials.is_some() {
+                Some(
+                    "`partials = ...` works with `f64`, integer and `bool` parameters: \
+                     differentiate the body instead",
+                )
+            } else {
+                None
+            };
+            if let Some(msg) = refused {
+                cx.errors.at(&pt.ty, msg);
+                cx.rejected.push(ident.to_string());
+                continue;
+            }
+            let var = cx.declare(
+                &ident,
+                Ty::FloatArray(1),
+                Some((*pt.ty).clone()),
+                false,
+                VarKind::Param {
+                    index,
+                    differentiated: true,
+                },
+            );
+            cx.vars[var].active = true;
+            params.push(Param {
+                var,
+                ty: (*pt.ty).clone(),
+            });
+            continue;
+        }
         let mut ty = classify_type(&pt.ty);
         let mut hint = "";
         if ty == Ty::FloatArray(2) && has_vec_rows(&pt.ty) {
@@ -203,11 +245,49 @@ pub fn lower(
             cx.check_partials_signature(rule, sig, ret);
             Vec::new()
         }
-        None => cx.lower_block(&item.block, Sink::Return),
+        None => {
+            // `let mut out = out.to_vec();` for each `&mut` array parameter: the body works on
+            // the copy, which is copied back into the parameter before every return.
+            let mut body = Vec::new();
+            let outputs: Vec<VarId> = params
+                .iter()
+                .map(|p| p.var)
+                .filter(|&v| matches!(cx.vars[v].written_ty.as_ref(), Some(t) if inout_type(t)))
+                .collect();
+            for p in outputs {
+                let name = cx.vars[p].ident.clone();
+                let span = name.span();
+                // The body's `out` is the copy, emitted as `out_work`.
+                let work = Ident::new(&format!("{name}_work"), Span::mixed_site());
+                let local = cx.in_scope(|cx| {
+                    let scope = cx.scopes.last_mut().expect("a scope");
+                    scope.push(("__ad_output".into(), Binding::Var(p)));
+                    let copy: syn::Stmt = syn::parse_quote_spanned!(span=>
+                        let mut #work = __ad_output.to_vec();
+                    );
+                    cx.lower_written(&copy, &mut body);
+                    cx.resolve(&work.to_string())
+                });
+                let Some(local) = local else {
+                    continue;
+                };
+                cx.vars[local].user_name = name.to_string();
+                cx.bind(local);
+                cx.inout.push((p, local));
+            }
+            let mut rest = cx.lower_block(&item.block, Sink::Return);
+            if ret == Some(RetShape::Unit) && !matches!(rest.last(), Some(Stmt::Return { .. })) {
+                cx.copy_back(&mut rest);
+                rest.push(Stmt::Return { values: Vec::new() });
+            }
+            body.extend(rest);
+            body
+        }
     };
     let ret = ret?;
     let pushed = cx.pushed.clone();
     Some(Function {
+        inout: cx.inout,
         pushed,
         name: sig.ident.clone(),
         vis: item.vis.clone(),
@@ -338,6 +418,26 @@ pub fn classify_type(ty: &syn::Type) -> Ty {
             _ => Ty::Other,
         },
         _ => Ty::Other,
+    }
+}
+
+/// Whether `ty` is a `&mut` array of floats (`&mut [f64]`, `&mut Vec<f64>`, `&mut [f64; N]`): an
+/// output parameter.
+pub fn inout_type(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(r) if r.mutability.is_some() => {
+            let inner = match &*r.elem {
+                syn::Type::Slice(sl) => &*sl.elem,
+                syn::Type::Array(a) => &*a.elem,
+                t @ syn::Type::Path(_) if is_vec(t) => {
+                    return classify_type(t) == Ty::FloatArray(1);
+                }
+                _ => return false,
+            };
+            is_f64(inner)
+        }
+        syn::Type::Paren(p) => inout_type(&p.elem),
+        _ => false,
     }
 }
 
@@ -479,6 +579,8 @@ struct Lowering<'e> {
     array_locals: std::collections::HashMap<VarId, ArrayLocal>,
     /// The function's return shape, once the signature is read.
     ret: Option<RetShape>,
+    /// `&mut` array parameters and the locals the body works on ([`Function::inout`]).
+    inout: Vec<(VarId, VarId)>,
 }
 
 /// What lowering knows of a local made by `[x; n]` or `vec![x; n]`.
@@ -495,8 +597,16 @@ struct ArrayLocal {
 
 impl Lowering<'_> {
     fn return_shape(&mut self, sig: &syn::Signature) -> Option<RetShape> {
-        let msg = "a `#[differentiate]` function returns `f64`, a tuple of `f64`, or `[f64; N]`";
+        let msg = "a `#[differentiate]` function returns `f64`, a tuple of `f64`, or `[f64; N]` \
+                   (or writes its results into `&mut [f64]` parameters)";
         let syn::ReturnType::Type(_, ty) = &sig.output else {
+            let outputs = sig
+                .inputs
+                .iter()
+                .any(|i| matches!(i, syn::FnArg::Typed(pt) if inout_type(&pt.ty)));
+            if outputs {
+                return Some(RetShape::Unit);
+            }
             let fn_and_params = quote!(#sig);
             self.errors
                 .at(&fn_and_params, format!("{msg}: add a return type"));
@@ -2117,6 +2227,16 @@ impl Lowering<'_> {
                     span,
                 });
             }
+            syn::Expr::Call(c) if self.lends_array(c) => {
+                // `matvec(w, &x, &mut h);`: a call for what it writes into `h`, which must be a
+                // `#[differentiate]` function (its result, if any, is dropped).
+                let call = self.lower_expr(expr, out);
+                out.push(Stmt::LetCall {
+                    vars: vec![None],
+                    call,
+                    array: false,
+                });
+            }
             syn::Expr::Call(_) | syn::Expr::MethodCall(_) => {
                 let e = self.lower_expr(expr, out);
                 let mut refs = Vec::new();
@@ -2170,10 +2290,33 @@ impl Lowering<'_> {
         }
     }
 
+    /// Copies each `&mut` array parameter's local back into the parameter, before a return.
+    fn copy_back(&mut self, out: &mut Block) {
+        for (param, local) in self.inout.clone() {
+            let span = self.vars[param].span;
+            self.in_scope(|cx| {
+                let scope = cx.scopes.last_mut().expect("a scope");
+                scope.push(("__ad_output".into(), Binding::Var(param)));
+                scope.push(("__ad_work".into(), Binding::Var(local)));
+                let copy: syn::Stmt = syn::parse_quote_spanned!(span=>
+                    for __ad_i in 0..__ad_work.len() {
+                        __ad_output[__ad_i] = __ad_work[__ad_i];
+                    }
+                );
+                cx.lower_written(&copy, out);
+            });
+        }
+    }
+
     fn lower_return(&mut self, r: &syn::ExprReturn, out: &mut Block) {
         match &r.expr {
+            None if self.ret == Some(RetShape::Unit) => {
+                self.copy_back(out);
+                out.push(Stmt::Return { values: Vec::new() });
+            }
             Some(e) => {
                 let values = self.return_values(e, out);
+                self.copy_back(out);
                 out.push(Stmt::Return { values });
             }
             None => self.errors.at(
@@ -2293,6 +2436,7 @@ impl Lowering<'_> {
             other => match sink {
                 Sink::Return => {
                     let values = self.return_values(other, out);
+                    self.copy_back(out);
                     out.push(Stmt::Return { values });
                 }
                 Sink::Assign(var) => {
@@ -2551,7 +2695,11 @@ impl Lowering<'_> {
             );
             return;
         };
-        if matches!(self.vars[var].kind, VarKind::Param { .. }) && !self.vars[var].mutable {
+        let output = self.inout.iter().any(|&(p, _)| p == var);
+        if matches!(self.vars[var].kind, VarKind::Param { .. })
+            && !self.vars[var].mutable
+            && !output
+        {
             self.errors.at(
                 &base,
                 format!(
@@ -3029,6 +3177,11 @@ impl Lowering<'_> {
     /// `[a, b]`, `&vec![a, b]`, `&[0.0; 3]`) becomes a local array first, passed the way it
     /// was written.
     fn lower_call_arg(&mut self, a: &syn::Expr, out: &mut Block) -> Expr {
+        if let Some(name) = self.lent_output(a) {
+            // A `&mut` array parameter passed on as it is: the body's copy of it, lent.
+            let lent: syn::Expr = syn::parse_quote_spanned!(a.span()=> &mut #name);
+            return self.lower_expr(&lent, out);
+        }
         let (inner, by_ref) = match strip_parens(a) {
             syn::Expr::Reference(r) if r.mutability.is_none() => (strip_parens(&r.expr), true),
             e => (e, false),
@@ -3050,6 +3203,38 @@ impl Lowering<'_> {
             syn::parse_quote!(#name)
         };
         self.lower_expr(&passed, out)
+    }
+
+    /// The name of a `&mut` array parameter passed on as it is (`g(x, out)`), if `a` is one.
+    fn lent_output(&self, a: &syn::Expr) -> Option<Ident> {
+        let syn::Expr::Path(p) = strip_parens(a) else {
+            return None;
+        };
+        let id = p.path.get_ident()?;
+        let v = self.resolve(&id.to_string())?;
+        self.inout
+            .iter()
+            .any(|&(_, local)| local == v)
+            .then(|| id.clone())
+    }
+
+    /// Whether a call lends one of the function's arrays `&mut` (`g(x, &mut h)`,
+    /// `g(x, &mut h[a..b])`, or a `&mut` parameter passed on: `g(x, out)`).
+    fn lends_array(&self, c: &syn::ExprCall) -> bool {
+        c.args.iter().any(|a| {
+            self.lent_output(a).is_some()
+                || match strip_parens(a) {
+                    syn::Expr::Reference(r) if r.mutability.is_some() => {
+                        let base = match strip_parens(&r.expr) {
+                            syn::Expr::Index(i) => &*i.expr,
+                            e => e,
+                        };
+                        matches!(strip_parens(base), syn::Expr::Path(p)
+                    if p.path.get_ident().is_some_and(|id| self.resolve(&id.to_string()).is_some()))
+                    }
+                    _ => false,
+                }
+        })
     }
 
     /// The local variable that `e` names, if it is one (`x`, `(x)`, `&x`).

@@ -68,6 +68,8 @@ pub enum RetShape {
     Tuple(usize),
     /// `-> [f64; M]`
     Array(usize),
+    /// No return type: a function whose outputs are its `&mut` array parameters.
+    Unit,
 }
 
 impl RetShape {
@@ -75,6 +77,7 @@ impl RetShape {
         match self {
             RetShape::Scalar => 1,
             RetShape::Tuple(n) | RetShape::Array(n) => n,
+            RetShape::Unit => 0,
         }
     }
 }
@@ -112,6 +115,19 @@ pub struct Function {
     pub const_generics: Vec<syn::ConstParam>,
     /// Vectors of floats made empty (`Vec::new()`) and grown by `push`.
     pub pushed: std::collections::HashSet<VarId>,
+    /// `&mut` float array parameters (outputs, or inputs updated in place), each with the
+    /// local the body works on: `let mut out = out.to_vec();` first, and its elements copied
+    /// back into the parameter before every return. The caller's derivative buffer for such a
+    /// parameter holds the adjoint of its final values on entry to the backpropagator and of
+    /// its first values on return.
+    pub inout: Vec<(VarId, VarId)>,
+}
+
+impl Function {
+    /// Whether `v` is a `&mut` array parameter.
+    pub fn is_inout(&self, v: VarId) -> bool {
+        self.inout.iter().any(|&(p, _)| p == v)
+    }
 }
 
 impl Function {
@@ -458,11 +474,14 @@ pub fn array_argument(
     }
 }
 
-/// Whether `tokens` are `&v` or `&v[a..b]` of the variable `v`: `Some` with the brackets of the
-/// range, if there is one.
+/// Whether `tokens` are `&v` or `&v[a..b]` (or `&mut v`, `&mut v[a..b]`) of the variable `v`:
+/// `Some` with the brackets of the range, if there is one.
 pub fn borrow_of(tokens: &proc_macro2::TokenStream, v: &Var) -> Option<Option<proc_macro2::Group>> {
     use proc_macro2::TokenTree as T;
-    let t: Vec<T> = tokens.clone().into_iter().collect();
+    let mut t: Vec<T> = tokens.clone().into_iter().collect();
+    if matches!(t.get(1), Some(T::Ident(m)) if m == "mut") {
+        t.remove(1);
+    }
     match t.as_slice() {
         [T::Punct(p), T::Ident(i)] if p.as_char() == '&' && *i == v.ident => Some(None),
         [T::Punct(p), T::Ident(i), T::Group(g)]
@@ -474,6 +493,33 @@ pub fn borrow_of(tokens: &proc_macro2::TokenStream, v: &Var) -> Option<Option<pr
         }
         _ => None,
     }
+}
+
+/// Whether `e` is an argument written `&mut ..`: an array the callee may change.
+pub fn is_mut_borrow(e: &Expr) -> bool {
+    use proc_macro2::TokenTree as T;
+    let ExprKind::Opaque { tokens, .. } = &e.kind else {
+        return false;
+    };
+    let mut t = tokens.clone().into_iter();
+    matches!(
+        (t.next(), t.next()),
+        (Some(T::Punct(p)), Some(T::Ident(m))) if p.as_char() == '&' && m == "mut"
+    )
+}
+
+/// The arrays a call's arguments lend `&mut` (`g(x, &mut h)`): the callee may change them.
+pub fn lent_arrays(call: &Expr, vars: &[Var]) -> Vec<VarId> {
+    let ExprKind::Call { args, .. } = &call.kind else {
+        return Vec::new();
+    };
+    args.iter()
+        .filter(|a| is_mut_borrow(a))
+        .filter_map(|a| match array_argument(a, vars) {
+            Ok(Some((v, _))) => Some(v),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Calls `f` on `e` and on each expression inside it, outermost first.

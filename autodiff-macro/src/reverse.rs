@@ -115,7 +115,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         .collect();
     for p in &f.params {
         rev.var_level.insert(p.var, 0);
-        if !f.vars[p.var].mutable && !changed.contains(&p.var) {
+        if !f.vars[p.var].mutable && !changed.contains(&p.var) && !f.is_inout(p.var) {
             rev.recomputable.insert(p.var);
         }
     }
@@ -168,6 +168,21 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
                 let id = &v.ident;
                 let scratch = mixed(&format!("__scratch{}", buffer_params.len()));
                 let buffer = mixed("__buffer");
+                if f.is_inout(param.var) {
+                    // Callers always pass the buffer of an array they lend `&mut` (the
+                    // backpropagator does not keep the parameter to size one).
+                    let msg = format!(
+                        "the backpropagator of `{}` needs the derivative buffer of `{id}`",
+                        f.name
+                    );
+                    buffer_unwraps.push(quote! {
+                        let #a: #ty = match #a {
+                            ::core::option::Option::Some(#buffer) => #buffer,
+                            ::core::option::Option::None => ::core::panic!(#msg),
+                        };
+                    });
+                    continue;
+                }
                 buffer_unwraps.push(quote! {
                     let mut #scratch;
                     let #a: #ty = match #a {
@@ -251,6 +266,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             let n = crate::api::lit(n);
             (quote!([#(#ret_adjs),*]), quote!([#adj_scalar; #n]))
         }
+        RetShape::Unit => (quote!(()), quote!(())),
     };
     // One optional buffer per array parameter, differentiated or not, so that a caller can
     // pass buffers by position without knowing which parameters are `#[constant]`.
@@ -274,11 +290,16 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         leading.push(quote!(#adj_ty_name: ::autodiff::__private::Adjoint));
     }
     let lifetime = f.generics(&leading);
-    let bound = has_refs.then(|| quote!(+ 'ad));
+    let bound = pullback_bound(f, lanes.then_some(&adj_ty_name));
     let params = f.params.iter().map(|param| {
         let v = &f.vars[param.var];
         let id = &v.ident;
-        let ty = with_lifetime(&param.ty);
+        // A `&mut` array is lent for the call only: the backpropagator does not borrow it.
+        let ty = if f.is_inout(param.var) {
+            param.ty.clone()
+        } else {
+            with_lifetime(&param.ty)
+        };
         let m = v.mutable.then(|| quote!(mut));
         quote!(#m #id: #ty)
     });
@@ -317,6 +338,25 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
             })
         }
     }
+}
+
+/// The bound of a backpropagator's type: `+ 'ad` when it borrows the parameters, and for a
+/// function with `&mut` array parameters the lifetimes and parameters it captures, which
+/// leave out the `&mut` borrows (the caller reads those arrays while it holds the
+/// backpropagator).
+pub fn pullback_bound(f: &Function, adjoint: Option<&Ident>) -> Option<TokenStream> {
+    let has_refs = f.params.iter().any(|p| has_reference(&p.ty));
+    let lifetime = has_refs.then(|| quote!('ad));
+    if f.inout.is_empty() {
+        return lifetime.map(|l| quote!(+ #l));
+    }
+    let outlives = lifetime.as_ref().map(|l| quote!(+ #l));
+    let captured: Vec<TokenStream> = lifetime
+        .into_iter()
+        .chain(adjoint.map(|a| quote!(#a)))
+        .chain(f.const_args().into_iter().map(|c| quote!(#c)))
+        .collect();
+    Some(quote!(#outlives + use<#(#captured),*>))
 }
 
 /// The pullback of a function with user-supplied partial derivatives.
@@ -2251,7 +2291,8 @@ impl Rev<'_> {
                     let a = self.adj_of_var(*v);
                     quote!(#a)
                 }
-                None => quote!(0.0_f64),
+                // `0.0`, or `()` for a call made for what it writes (`g(x, &mut h);`).
+                None => quote!(::core::default::Default::default()),
             })
             .collect();
         let mutable: Vec<bool> = outs
@@ -2344,6 +2385,9 @@ impl Rev<'_> {
         let snapshots: Vec<Option<(VarId, Option<proc_macro2::Group>)>> =
             args.iter().map(|a| self.snapshot(a)).collect();
         let replay = snapshots.iter().any(Option::is_some);
+        // An array lent `&mut` is changed by the call: the forward sweep lends the array
+        // itself, the reverse sweep a fresh copy of what it held before.
+        let lent: Vec<bool> = args.iter().map(is_mut_borrow).collect();
         let (forward, invoke): (TokenStream, Invoke<'_>) = if replay {
             // `kept` is a tuple of the arguments, arrays copied; the value comes from the
             // function itself.
@@ -2364,18 +2408,28 @@ impl Rev<'_> {
             let passed = |k: &Ident| -> Vec<TokenStream> {
                 snapshots
                     .iter()
+                    .zip(&lent)
                     .enumerate()
-                    .map(|(i, snap)| {
+                    .map(|(i, (snap, &lent))| {
                         let i = syn::Index::from(i);
-                        match snap {
-                            Some((_, Some(_))) => quote!(&#k.#i[..]),
-                            Some((_, None)) => quote!(&#k.#i),
-                            None => quote!(#k.#i),
+                        match (snap, lent) {
+                            (Some(_), true) => {
+                                quote!(&mut ::core::clone::Clone::clone(&#k.#i))
+                            }
+                            (Some((_, Some(_))), false) => quote!(&#k.#i[..]),
+                            (Some((_, None)), false) => quote!(&#k.#i),
+                            (None, _) => quote!(#k.#i),
                         }
                     })
                     .collect()
             };
-            let value = crate::print::call_tokens(path, passed(&kept), method, span);
+            let forward_args: Vec<TokenStream> = passed(&kept)
+                .into_iter()
+                .zip(&lent)
+                .zip(&arg_tokens)
+                .map(|((p, &lent), t)| if lent { t.clone() } else { p })
+                .collect();
+            let value = crate::print::call_tokens(path, forward_args, method, span);
             let forward = quote!(let #kept = (#(#stored,)*); let #res_pat = #value;);
             let (callee, pat) = (callee.clone(), pat.clone().collect::<Vec<_>>());
             let (acc, res_adj) = (acc.clone(), res_adj.clone());
@@ -2436,7 +2490,7 @@ impl Rev<'_> {
                 .map(|(n, zero)| if n == "_" { zero.clone() } else { quote!(#n) })
                 .collect();
             let (value, plain) = match names {
-                [one] if !res.array => (quote!(#one), quote!(#one)),
+                [one] if !res.array => (values[0].clone(), quote!(#one)),
                 many if res.array => (quote!([#(#values),*]), quote!([#(#many),*])),
                 many => (quote!((#(#values),*)), quote!((#(#many),*))),
             };

@@ -1,0 +1,277 @@
+//! `&mut` array parameters: callees that write their results into a buffer (`dense(w, b, x,
+//! &mut h)`), change an array in place (`tanh_in_place(&mut h)`, an ODE step on `&mut s`), or
+//! pass their own `&mut` parameter on (`layer` → `dense`). Callers are checked against central
+//! differences (1e-8), forward mode (1e-12) and, for the ODE, the same loop written without a
+//! call (1e-14); the siblings of a function with a `&mut` parameter (`_jvp`, `_vjp`) against
+//! central differences of what it writes and against each other.
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+use autodiff::differentiate;
+use common::*;
+
+// ------------------------------------------------------------------ layers writing into buffers
+
+/// `out = W x + b` with `W` row-major, `out.len()` rows.
+#[differentiate]
+fn dense(w: &[f64], b: &[f64], x: &[f64], out: &mut [f64]) {
+    let n = x.len();
+    for i in 0..out.len() {
+        let mut s = b[i];
+        for j in 0..n {
+            s += w[i * n + j] * x[j];
+        }
+        out[i] = s;
+    }
+}
+
+#[differentiate]
+fn tanh_in_place(v: &mut [f64]) {
+    for x in v.iter_mut() {
+        *x = x.tanh();
+    }
+}
+
+/// Passes its own `&mut` parameter on, as it is.
+#[differentiate]
+fn layer(w: &[f64], b: &[f64], x: &[f64], out: &mut [f64]) {
+    dense(w, b, x, out);
+    tanh_in_place(out);
+}
+
+/// A 2-3-2 network with all its weights in one slice, buffers made by the caller.
+#[differentiate]
+fn mlp(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let mut h = vec![0.0; 3];
+    layer(&w[0..6], &w[6..9], x, &mut h);
+    let mut o = vec![0.0; 2];
+    dense(&w[9..15], &w[15..17], &h, &mut o);
+    let mut s = 0.0;
+    for v in &o {
+        s += v * v;
+    }
+    s
+}
+
+/// The same network with the layers written out.
+#[differentiate]
+fn mlp_inline(w: &[f64], #[constant] x: &[f64]) -> f64 {
+    let mut h = [0.0; 3];
+    for i in 0..3 {
+        let mut s = w[6 + i];
+        for j in 0..2 {
+            s += w[i * 2 + j] * x[j];
+        }
+        h[i] = s.tanh();
+    }
+    let mut total = 0.0;
+    for i in 0..2 {
+        let mut s = w[15 + i];
+        for j in 0..3 {
+            s += w[9 + i * 3 + j] * h[j];
+        }
+        total += s * s;
+    }
+    total
+}
+
+#[test]
+fn layers_writing_into_buffers() {
+    let w: Vec<f64> = (0..17)
+        .map(|i| ((i * 7 % 11) as f64 - 5.0) * 0.13)
+        .collect();
+    let x = [0.9, -1.1];
+    check_slice_function(
+        &w,
+        |w| mlp(w, &x),
+        |w, dw| mlp_grad(w, dw, &x),
+        |w, dw| mlp_jvp(w, dw, &x).1,
+    );
+    let (mut g, mut g_inline) = (vec![0.0; 17], vec![0.0; 17]);
+    let v = mlp_grad(&w, &mut g, &x);
+    let v_inline = mlp_inline_grad(&w, &mut g_inline, &x);
+    assert_close(v, v_inline, 1e-14);
+    assert_all_close(&g, &g_inline, 1e-14);
+}
+
+// ------------------------------------------------------------------ an ODE stepped in place
+
+/// One explicit Euler step of a damped pendulum on the state `s`, returning its kinetic
+/// energy before the step; `return`s early for a step that is not positive.
+#[differentiate]
+fn euler(p: &[f64], dt: f64, s: &mut [f64; 2]) -> f64 {
+    if dt <= 0.0 {
+        return 0.0;
+    }
+    let v = s[1];
+    s[1] -= dt * p[0] * s[0].sin() + dt * p[1] * v;
+    s[0] += dt * v;
+    0.5 * v * v
+}
+
+#[differentiate]
+fn simulate(p: &[f64], dt: f64) -> f64 {
+    let mut s = [p[2], p[3]];
+    let mut kinetic = 0.0;
+    for _ in 0..25 {
+        kinetic += euler(p, dt, &mut s);
+    }
+    s[0] * s[0] + kinetic
+}
+
+#[differentiate]
+fn simulate_inline(p: &[f64], dt: f64) -> f64 {
+    let mut s = [p[2], p[3]];
+    let mut kinetic = 0.0;
+    for _ in 0..25 {
+        if dt > 0.0 {
+            let v = s[1];
+            s[1] -= dt * p[0] * s[0].sin() + dt * p[1] * v;
+            s[0] += dt * v;
+            kinetic += 0.5 * v * v;
+        }
+    }
+    s[0] * s[0] + kinetic
+}
+
+#[test]
+fn ode_state_stepped_in_place() {
+    let p = [2.0, 0.3, 0.7, -0.2];
+    for dt in [0.05, -0.05] {
+        check_slice_function(
+            &p,
+            |p| simulate(p, dt),
+            |p, dp| simulate_grad(p, dp, dt).0,
+            |p, dp| simulate_jvp(p, dp, dt, 0.0).1,
+        );
+        let (mut g, mut g_inline) = ([0.0; 4], [0.0; 4]);
+        let (v, [d_dt]) = simulate_grad(&p, &mut g, dt);
+        let (v_inline, [d_dt_inline]) = simulate_inline_grad(&p, &mut g_inline, dt);
+        assert_close(v, v_inline, 1e-14);
+        assert_all_close(&g, &g_inline, 1e-14);
+        assert_close(d_dt, d_dt_inline, 1e-14);
+    }
+}
+
+// ------------------------------------------------------------------ ranges, branches, reuse
+
+/// A range lent `&mut`, an element read before a later call changes it, a call in a branch.
+#[differentiate]
+fn lent_in_parts(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    tanh_in_place(&mut v[1..3]);
+    let first = v[0] * v[1];
+    if x[0] > 0.0 {
+        tanh_in_place(&mut v);
+    }
+    tanh_in_place(&mut v[2..]);
+    first + v[0] * v[3] + v[2] * v[1]
+}
+
+/// `&mut Vec<f64>` and a unit function that returns early.
+#[allow(clippy::ptr_arg)]
+#[differentiate]
+fn scale_tail(v: &mut Vec<f64>, k: f64, from: usize) {
+    if from >= v.len() {
+        return;
+    }
+    for i in from..v.len() {
+        v[i] = k * v[i] * v[i];
+    }
+}
+
+/// A callee that returns a value and writes a buffer, bound by `let`.
+#[differentiate]
+fn normalise(v: &mut [f64]) -> f64 {
+    let mut n = 0.0;
+    for x in v.iter() {
+        n += x * x;
+    }
+    let n = n.sqrt();
+    for i in 0..v.len() {
+        v[i] /= n;
+    }
+    n
+}
+
+#[differentiate]
+fn uses_both(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let norm = normalise(&mut v);
+    scale_tail(&mut v, x[0], 1);
+    scale_tail(&mut v, 2.0, 10);
+    let mut s = norm;
+    for i in 0..v.len() {
+        s += (i as f64 + 1.0) * v[i];
+    }
+    s
+}
+
+#[test]
+fn ranges_branches_and_values() {
+    for x in [[0.3, -0.6, 0.8, 1.2], [-0.3, -0.6, 0.8, 1.2]] {
+        check_slice_function(&x, lent_in_parts, lent_in_parts_grad, |x, dx| {
+            lent_in_parts_jvp(x, dx).1
+        });
+        check_slice_function(&x, uses_both, uses_both_grad, |x, dx| {
+            uses_both_jvp(x, dx).1
+        });
+    }
+}
+
+// ------------------------------------------------------------------ the siblings themselves
+
+/// Reads and writes its `&mut` parameter, and returns a value.
+#[differentiate]
+fn update(a: f64, x: &[f64], y: &mut [f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        y[i] = y[i] * y[i] + a * x[i].sin();
+        s += y[i];
+    }
+    s * a
+}
+
+/// `update`'s value plus `Σ c_i y_i` of what it leaves in `y`: a scalar for central differences.
+fn weighted(a: f64, x: &[f64], y0: &[f64], c: &[f64]) -> f64 {
+    let mut y = y0.to_vec();
+    let r = update(a, x, &mut y);
+    r + y.iter().zip(c).map(|(y, c)| y * c).sum::<f64>()
+}
+
+#[test]
+fn siblings_of_a_function_with_a_mut_parameter() {
+    let (a, x, y0, c) = (1.3, [0.5, -0.25, 1.0], [0.3, 0.7, -0.2], [0.1, 0.2, -0.3]);
+    // `_vjp`: the buffer of `y` holds `c` (the sensitivity of the final `y`) going in, and
+    // the derivative with respect to the first `y` coming out.
+    let mut y = y0;
+    let (value, back) = update_vjp(a, &x, &mut y);
+    let mut y_plain = y0;
+    assert_same(value, update(a, &x, &mut y_plain), "value");
+    assert_eq!(y, y_plain, "what `_vjp` leaves in `y`");
+    let (mut dx, mut dy) = ([0.0; 3], c);
+    let [da] = back(1.0, &mut dx, &mut dy);
+    assert_close(
+        da,
+        numeric_derivative(|a| weighted(a, &x, &y0, &c), a),
+        1e-8,
+    );
+    let num_x = numeric_slice_gradient(|x| weighted(a, x, &y0, &c), &x);
+    let num_y = numeric_slice_gradient(|y| weighted(a, &x, y, &c), &y0);
+    assert_all_close(&dx, &num_x, 1e-8);
+    assert_all_close(&dy, &num_y, 1e-8);
+    // `_jvp` along (ȧ, ẋ, ẏ0): the tangent of the value and of the final `y`. Their pairing
+    // with the sensitivities (1, c) equals the pairing of the reverse derivatives with the
+    // tangent.
+    let (ta, tx, ty0) = (0.7, [0.2, -0.4, 0.9], [-0.5, 0.3, 0.8]);
+    let (mut y, mut ty) = (y0, ty0);
+    let (value_fwd, t) = update_jvp(a, ta, &x, &tx, &mut y, &mut ty);
+    assert_same(value_fwd, value, "forward value");
+    assert_eq!(y, y_plain, "what `_jvp` leaves in `y`");
+    let forward: f64 = t + ty.iter().zip(&c).map(|(t, c)| t * c).sum::<f64>();
+    let reverse: f64 = da * ta
+        + dx.iter().zip(&tx).map(|(d, t)| d * t).sum::<f64>()
+        + dy.iter().zip(&ty0).map(|(d, t)| d * t).sum::<f64>();
+    assert_close(forward, reverse, 1e-12);
+}
