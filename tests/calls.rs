@@ -606,3 +606,36 @@ fn results_walked_by_iterators_and_copied() {
         |w, dw| results_walked_jvp(w, dw).1,
     );
 }
+
+// ------------------------------------------------------------------ a result declared with its type
+
+#[differentiate]
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[differentiate]
+fn length(a: [f64; 3]) -> f64 {
+    (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt()
+}
+
+/// `c` is passed on by value and never indexed: its declared type says it is an array.
+#[differentiate]
+fn triangle_area(p: &[f64]) -> f64 {
+    let a = [p[0], p[1], p[2]];
+    let b = [p[3], p[4], p[5]];
+    let c: [f64; 3] = cross(a, b);
+    0.5 * length(c)
+}
+
+#[test]
+fn array_result_declared_with_its_type() {
+    let p = [1.0, 2.0, 0.5, 0.3, -1.0, 2.0];
+    check_slice_function(&p, triangle_area, triangle_area_grad, |p, dp| {
+        triangle_area_jvp(p, dp).1
+    });
+}

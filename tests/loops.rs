@@ -1655,3 +1655,126 @@ fn rows_and_values_destructured() {
         }
     }
 }
+
+// ------------------------------------------------------------------ found by user-style programs
+
+/// An early `return` before a local array that a loop reads and overwrites (a Cholesky
+/// factorisation guarded against a matrix that is not positive definite).
+#[differentiate]
+fn guarded_cholesky(a: &[f64], n: usize) -> f64 {
+    if a[0] <= 0.0 {
+        return f64::INFINITY;
+    }
+    let mut l = vec![0.0; n * n];
+    for j in 0..n {
+        let mut s = a[j * n + j];
+        for k in 0..j {
+            s -= l[j * n + k] * l[j * n + k];
+        }
+        if s <= 0.0 {
+            return f64::INFINITY;
+        }
+        l[j * n + j] = s.sqrt();
+        for i in j + 1..n {
+            let mut t = a[i * n + j];
+            for k in 0..j {
+                t -= l[i * n + k] * l[j * n + k];
+            }
+            l[i * n + j] = t / l[j * n + j];
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let mut t = 1.0;
+        for k in 0..i {
+            t -= l[i * n + k] * y[k];
+        }
+        y[i] = t / l[i * n + i];
+    }
+    let mut log_det = 0.0;
+    for i in 0..n {
+        log_det += 2.0 * l[i * n + i].ln();
+    }
+    0.5 * y.iter().map(|v| v * v).sum::<f64>() + 0.5 * log_det
+}
+
+/// Integer casts of values that carry a derivative (a table lookup): the index is data, the
+/// interpolation weight carries the derivative.
+#[differentiate]
+fn lookup(w: &[f64], #[constant] ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &x in w {
+        let u = x * 2.0;
+        let i = (u.floor().max(0.0) as usize).min(ys.len() - 2);
+        let t = u - i as f64;
+        s += ys[i] * (1.0 - t) + ys[i + 1] * t + 2f64.powi(x.round() as i32) * x;
+    }
+    s
+}
+
+/// Shadowing: an array by one built from it, and a parameter by its own copy.
+#[allow(clippy::useless_vec)]
+#[differentiate]
+fn shadowed_arrays(w: &[f64]) -> f64 {
+    let s = [w[0], w[1]];
+    let s = [s[0] * 2.0, s[1] * s[0]];
+    let s = vec![s[1], s[0].sin()];
+    let mut w = w.to_vec();
+    w[0] = 0.0;
+    let mut penalty = 0.0;
+    for v in &w {
+        penalty += v * v;
+    }
+    s[0] * s[1] + penalty
+}
+
+#[differentiate]
+fn norm3(a: [f64; 3]) -> f64 {
+    (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt()
+}
+
+/// A copy of an array parameter taken by value keeps its length (`norm3(r)` takes `[f64; 3]`).
+#[differentiate]
+fn copied_fixed(b: [f64; 3]) -> f64 {
+    let mut r = b;
+    r[0] -= 1.0;
+    norm3(r) * norm3(b)
+}
+
+#[test]
+fn forms_found_by_user_style_programs() {
+    let a = [4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 2.0];
+    check_slice_function(
+        &a,
+        |a| guarded_cholesky(a, 3),
+        |a, g| guarded_cholesky_grad(a, g, 3),
+        |a, d| guarded_cholesky_jvp(a, d, 3).1,
+    );
+    let (mut g, bad) = ([0.0; 9], [-1.0; 9]);
+    assert_eq!(guarded_cholesky_grad(&bad, &mut g, 3), f64::INFINITY);
+    assert_eq!(g, [0.0; 9]);
+    let ys = [0.0, 1.0, 4.0, 9.0, 16.0, 25.0];
+    check_slice_function(
+        &[0.3, 1.15, 2.2, 0.9],
+        |w| lookup(w, &ys),
+        |w, g| lookup_grad(w, g, &ys),
+        |w, d| lookup_jvp(w, d, &ys).1,
+    );
+    check_slice_function(
+        &[0.7, -0.4, 1.3],
+        shadowed_arrays,
+        shadowed_arrays_grad,
+        |w, d| shadowed_arrays_jvp(w, d).1,
+    );
+    check_slice_function(
+        &[1.0, 2.0, 2.0],
+        |b| copied_fixed([b[0], b[1], b[2]]),
+        |b, g| {
+            let mut d = [0.0; 3];
+            let v = copied_fixed_grad([b[0], b[1], b[2]], &mut d);
+            g.copy_from_slice(&d);
+            v
+        },
+        |b, d| copied_fixed_jvp([b[0], b[1], b[2]], &[d[0], d[1], d[2]]).1,
+    );
+}

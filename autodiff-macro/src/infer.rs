@@ -674,17 +674,8 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
                  operand must not depend on a differentiated input",
             );
         }
-        ExprKind::Cast(a, ty)
-            if is_active(a, vars) && crate::lower::classify_type(ty) != Ty::Float =>
-        {
-            errors.range(
-                e.span,
-                e.end,
-                "casting a differentiated value to an integer is not supported (also after \
-                 `.floor()` or `.round()`): compare it instead (`if x < 1.0`), compute the \
-                 integer from data that carries no derivative, or mark the input `#[constant]`",
-            );
-        }
+        // An integer cast (`(t / h).floor() as usize`) keeps the value and drops the
+        // derivative: the result is piecewise constant. (`as f32` is reported by lowering.)
         _ => {}
     }
     if let ExprKind::Index { var, index } = &e.kind {
@@ -744,7 +735,7 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
             args.iter().for_each(|a| check_expr(a, vars, errors));
             if let Some(i) = int_arg {
                 collect_refs(i, &mut refs);
-                if refs.iter().any(|v| vars[*v].active) {
+                if type_of(i, vars) != Ty::Int && refs.iter().any(|v| vars[*v].active) {
                     errors.range(i.span, i.end, "the exponent of `powi` must be an integer");
                 }
             }

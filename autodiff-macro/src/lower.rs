@@ -1493,12 +1493,41 @@ impl Lowering<'_> {
             return false;
         };
         if pi.ident == self.vars[source].user_name {
-            // `let a = a.clone();` would copy the new `a` into itself.
-            return false;
+            // `let mut w = w.to_vec();` (shadowing): the copy is made under a name of its own,
+            // which the user's name then stands for (a copy into the new `w` would read it).
+            let hidden = Ident::new(&format!("{}_copy", pi.ident), Span::mixed_site());
+            let renamed = syn::PatIdent {
+                ident: hidden.clone(),
+                ..pi.clone()
+            };
+            if !self.lower_array_copy_let(&renamed, written_ty, init, out) {
+                return false;
+            }
+            let Some(local) = self.resolve(&hidden.to_string()) else {
+                return false;
+            };
+            self.vars[local].user_name = pi.ident.to_string();
+            self.bind(local);
+            return true;
         }
+        // A parameter of a fixed length (`[f64; 3]`, `&[f64; 3]`) is copied into an array of
+        // that length, so that the copy can go where the parameter could (`norm(r)`).
+        let fixed_len = self.vars[source]
+            .written_ty
+            .as_ref()
+            .filter(|_| matches!(self.vars[source].kind, VarKind::Param { .. }))
+            .and_then(|t| match t {
+                syn::Type::Reference(r) => match &*r.elem {
+                    syn::Type::Array(a) => Some(a.len.clone()),
+                    _ => None,
+                },
+                syn::Type::Array(a) => Some(a.len.clone()),
+                _ => None,
+            });
         let shape = match self.array_locals.get(&source) {
             Some(a) if a.rank == 1 && a.float => a.len.clone(),
             Some(_) => return false,
+            None if fixed_len.is_some() && self.vars[source].ty == Ty::FloatArray(1) => fixed_len,
             // A parameter, differentiated or data (`let mut s = x0.to_vec();`), a call's
             // result (`let mut c = k;`) or a vector grown by `push`: a vector of its length.
             None if (self.vars[source].ty == Ty::FloatArray(1)
@@ -1611,8 +1640,29 @@ impl Lowering<'_> {
         };
         let name = pi.ident.to_string();
         let all: TokenStream = elems.iter().map(|e| e.to_token_stream()).collect();
-        if elems.is_empty() || mentions(all, std::slice::from_ref(&name)) {
+        if elems.is_empty() {
             return false;
+        }
+        if mentions(all, std::slice::from_ref(&name)) {
+            // `let s = [s[0] * 2.0, s[1]];` reads the old `s`: its values first, then the new
+            // array of them.
+            if elems.iter().any(|e| is_array(e)) {
+                return false;
+            }
+            let base = self.vars.len();
+            let names: Vec<Ident> = (0..elems.len())
+                .map(|i| Ident::new(&format!("__elem{base}_{i}"), Span::mixed_site()))
+                .collect();
+            for (n, e) in names.iter().zip(&elems) {
+                let value: syn::Stmt = syn::parse_quote!(let #n = #e;);
+                self.lower_written(&value, out);
+            }
+            let array: syn::Expr = if vec {
+                syn::parse_quote!(vec![#(#names),*])
+            } else {
+                syn::parse_quote!([#(#names),*])
+            };
+            return self.lower_array_literal_let(pi, written_ty, &array, out);
         }
         let (s, ty) = (&pi.ident, written_ty.map(|t| quote!(: #t)));
         if !elems.iter().any(|e| is_array(e)) {

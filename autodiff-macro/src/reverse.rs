@@ -1689,7 +1689,7 @@ impl Rev<'_> {
             quote!(#id.len())
         } else {
             let held = self.fresh("held");
-            let len = self.fresh("len");
+            let len = self.fresh("length");
             let depth = self.depth;
             let cx = self.loops.last_mut().expect("inside a loop");
             if depth > cx.body_depth {
@@ -2690,7 +2690,7 @@ fn zero_array(init: &Expr, rev: &mut Rev, id: &Ident, out: &mut Out) -> TokenStr
     }
     // `vec![x; n]`: the length is recorded where the array is made, and read where the
     // reverse sweep of its scope starts.
-    let len = rev.fresh("len");
+    let len = rev.fresh("length");
     if rev.loop_level() == 0 {
         if rev.depth == 0 {
             out.fwd.push(quote!(let #len = #id.len();));
@@ -2790,7 +2790,7 @@ fn contains_call(e: &Expr) -> bool {
 
 /// Whether `s` may leave its block early: a `return`, or a `break`/`continue` that is not
 /// caught by a loop inside `s`.
-fn may_exit(s: &Stmt) -> bool {
+pub fn may_exit(s: &Stmt) -> bool {
     fn go(s: &Stmt, inner: &mut Vec<Option<String>>) -> bool {
         match s {
             Stmt::Return { .. } => true,

@@ -61,6 +61,18 @@ pub fn plan(f: &Function) -> Plan {
         needed_vars = w.needed_vars.union(&w.used_vars).copied().collect();
     };
 
+    // An array declared after a statement that may `return` is declared inside the guard the
+    // reverse sweep puts around the rest of the function, where the backpropagator cannot see
+    // it: its reads are recorded instead.
+    let mut w = w;
+    let mut returned = false;
+    for s in &f.body {
+        if let (true, Stmt::Let { var, .. }) = (returned, s) {
+            w.eligible.remove(var);
+        }
+        returned |= crate::reverse::may_exit(s);
+    }
+
     let mut plan = Plan::default();
     let empty = Vec::new();
     let replayed = w.replayable_fills(&mut plan);

@@ -2,8 +2,8 @@ use autodiff::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    let k = x as i32;
-    x * k as f64
+    let k = x.sin_cos().0;
+    x * k
 }
 
 fn main() {
