@@ -1778,3 +1778,159 @@ fn forms_found_by_user_style_programs() {
         |b, d| copied_fixed_jvp([b[0], b[1], b[2]], &[d[0], d[1], d[2]]).1,
     );
 }
+
+/// `loop` as a value: `break value` from the loop itself, from a nested loop by label, and
+/// as the function's value.
+#[allow(clippy::never_loop)]
+#[differentiate]
+fn loop_values(w: &[f64]) -> f64 {
+    let mut y = w[0];
+    let first = loop {
+        y *= 2.0;
+        if y > 10.0 {
+            break y * w[1];
+        }
+    };
+    let found = 'outer: loop {
+        for i in 0..w.len() {
+            for j in 0..w.len() {
+                if w[i] * w[j] > 1.0 {
+                    break 'outer w[i] - w[j] * 0.5;
+                }
+            }
+        }
+        break 0.0;
+    };
+    let mut x = w[2];
+    loop {
+        let next = 0.5 * (x + w[2] / x);
+        if (next - x).abs() < 1e-14 {
+            break next + first + found;
+        }
+        x = next;
+    }
+}
+
+/// A `while` whose condition calls a closure and a `#[differentiate]` function (a backtracking
+/// line search), with `break` and `continue` in the body.
+#[differentiate]
+fn backtracking(w: &[f64]) -> f64 {
+    let (x, dir) = (w[0], w[1]);
+    let f = |y: f64| (y - 1.0).powi(2) + 0.1 * y.exp();
+    let mut t = 1.0;
+    while f(x + t * dir) > f(x) + 1e-4 * t * dir && t > 1e-10 {
+        t *= 0.5;
+    }
+    let mut s = 0.0;
+    let mut k = 0;
+    while norm3([x + s, dir, 1.0]) > norm3([x, dir, 1.0]) - 0.3 {
+        s += 0.25 * dir;
+        k += 1;
+        if k > 20 {
+            break;
+        }
+        if k % 2 == 0 {
+            continue;
+        }
+        s += 0.01 * x;
+    }
+    x + t * dir + s
+}
+
+const GAUSS3: [(f64, f64); 3] = [
+    (-0.774_596_669_241_483_4, 0.555_555_555_555_555_6),
+    (0.0, 0.888_888_888_888_888_8),
+    (0.774_596_669_241_483_4, 0.555_555_555_555_555_6),
+];
+
+/// Tuples of data taken apart: rows of a `#[constant]` slice of tuples (by `let` and in a
+/// `for` pattern), of a `const` table, of integer rows, and integers from a `match`; and a
+/// tuple of values that carry derivatives from an `if`.
+#[differentiate]
+fn tuples_of_data(
+    u: &[f64],
+    #[constant] ratings: &[(usize, usize, f64)],
+    #[constant] pairs: &[[usize; 2]],
+    k: usize,
+) -> f64 {
+    let mut loss = 0.0;
+    for n in 0..ratings.len() {
+        let (i, j, r) = ratings[n];
+        loss += (u[i] * u[j] - r).powi(2);
+    }
+    for &(i, _, r) in ratings {
+        loss += u[i] * r;
+    }
+    for (n, (_, j, r)) in ratings.iter().enumerate() {
+        loss += u[*j] * r * n as f64;
+    }
+    for p in 0..pairs.len() {
+        let [a, b] = pairs[p];
+        loss += u[a] * u[b];
+    }
+    for &(x, w) in GAUSS3.iter() {
+        loss += w * (u[0] * x).exp();
+    }
+    let (p, q) = match k {
+        0 => (0, 1),
+        _ => (1, 0),
+    };
+    let (hi, lo) = if u[p] > u[q] {
+        (u[p], u[q])
+    } else {
+        (u[q], u[p])
+    };
+    loss + hi - 2.0 * lo
+}
+
+/// Arrays written out as a loop's or a reduction's source, and `copy_from_slice`.
+#[differentiate]
+fn written_out_sources(w: &[f64]) -> f64 {
+    let (x, y, z) = (w[0], w[1], w[2]);
+    let mut s = 0.0;
+    for v in [x, y, z] {
+        s += v * v;
+    }
+    for &v in &[x, 2.0 * y] {
+        s += v.sin();
+    }
+    let t = [x, y * 2.0, z].iter().sum::<f64>();
+    let m = [x, y, z].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut u = w.to_vec();
+    let mut next = vec![0.0; u.len()];
+    for _ in 0..5 {
+        for i in 1..u.len() - 1 {
+            next[i] = u[i] + 0.2 * (u[i - 1] - 2.0 * u[i] + u[i + 1]);
+        }
+        u.copy_from_slice(&next);
+    }
+    s + t * m + u.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn loop_values_conditions_tuples_and_sources() {
+    for w in [[1.3, 0.5, 2.0, 0.4], [0.2, 0.9, 1.5, 0.3]] {
+        check_slice_function(&w, loop_values, loop_values_grad, |w, d| {
+            loop_values_jvp(w, d).1
+        });
+    }
+    check_slice_function(&[2.0, -1.0], backtracking, backtracking_grad, |w, d| {
+        backtracking_jvp(w, d).1
+    });
+    let ratings = [(0, 1, 3.0), (1, 2, -1.0), (2, 0, 0.5)];
+    let pairs = [[0, 2], [1, 1]];
+    for k in [0, 1] {
+        check_slice_function(
+            &[0.3, -0.6, 0.8],
+            |u| tuples_of_data(u, &ratings, &pairs, k),
+            |u, g| tuples_of_data_grad(u, g, &ratings, &pairs, k),
+            |u, d| tuples_of_data_jvp(u, d, &ratings, &pairs, k).1,
+        );
+    }
+    check_slice_function(
+        &[0.3, -0.7, 1.1, 0.5, 0.0],
+        written_out_sources,
+        written_out_sources_grad,
+        |w, d| written_out_sources_jvp(w, d).1,
+    );
+}

@@ -52,6 +52,7 @@ pub fn lower(
         pushed: std::collections::HashSet::new(),
         pushed_lens: std::collections::HashMap::new(),
         inout: Vec::new(),
+        tuple_sinks: Vec::new(),
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
@@ -275,7 +276,9 @@ pub fn lower(
                 cx.bind(local);
                 cx.inout.push((p, local));
             }
-            let mut rest = cx.lower_block(&item.block, Sink::Return);
+            let mut block = (*item.block).clone();
+            LiteralSources::default().visit_block_mut(&mut block);
+            let mut rest = cx.lower_block(&block, Sink::Return);
             if ret == Some(RetShape::Unit) && !matches!(rest.last(), Some(Stmt::Return { .. })) {
                 cx.copy_back(&mut rest);
                 rest.push(Stmt::Return { values: Vec::new() });
@@ -510,6 +513,9 @@ enum Sink {
     Return,
     /// A variable (the temporary of an `if`/`match`/block expression).
     Assign(VarId),
+    /// Variables, one per element of a tuple written out (`let (a, b) = if c { (x, y) } else
+    /// { (y, x) };`): an index into `Lowering::tuple_sinks`, `None` for `_`.
+    Tuple(usize),
     /// Nowhere: a statement.
     Discard,
 }
@@ -581,6 +587,8 @@ struct Lowering<'e> {
     ret: Option<RetShape>,
     /// `&mut` array parameters and the locals the body works on ([`Function::inout`]).
     inout: Vec<(VarId, VarId)>,
+    /// The variables of each [`Sink::Tuple`].
+    tuple_sinks: Vec<Vec<Option<VarId>>>,
 }
 
 /// What lowering knows of a local made by `[x; n]` or `vec![x; n]`.
@@ -1075,6 +1083,9 @@ impl Lowering<'_> {
                 }
                 return;
             }
+            // `let (i, j, r) = ratings[k];`, `let [u, v] = triples[k];`, `let (a, b) = match ..`
+            // of data: the value in a local of its own, then one `let` per element.
+            Pat::Tuple(_) | Pat::Slice(_) if self.lower_data_destructure(local, out) => return,
             other => {
                 let written_out = matches!(
                     (other, local.init.as_ref().map(|i| strip_parens(&i.expr))),
@@ -1175,7 +1186,12 @@ impl Lowering<'_> {
             self.call_bound.insert(var);
         }
         match local.init.as_ref().map(|init| strip_parens(&init.expr)) {
-            Some(e @ (syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_))) => {
+            Some(
+                e @ (syn::Expr::If(_)
+                | syn::Expr::Match(_)
+                | syn::Expr::Block(_)
+                | syn::Expr::Loop(_)),
+            ) => {
                 // `let y = if c { a } else { b };` → `let y; if c { y = a } else { y = b }`.
                 out.push(Stmt::Let { var, init: None });
                 self.lower_tail(e, Sink::Assign(var), out);
@@ -1606,6 +1622,85 @@ impl Lowering<'_> {
             syn::Stmt::Item(i) => self.lower_item(i, out),
             syn::Stmt::Macro(m) => self.lower_macro_stmt(&m.mac, out),
         }
+    }
+
+    /// `let (a, b) = e;` or `let [a, b] = e;` of a value other than a tuple or array written
+    /// out: `let t = e; let a = t.0; let b = t.1;` (or `t[0]`, `t[1]`). For data (a tuple or
+    /// row of a `#[constant]` slice or `const` table, integers from a `match`); a value that
+    /// carries a derivative is reported where the temporary cannot hold it.
+    fn lower_data_destructure(&mut self, local: &syn::Local, out: &mut Block) -> bool {
+        let Some(init) = &local.init else {
+            return false;
+        };
+        if init.diverge.is_some() {
+            return false;
+        }
+        let (pat, ty) = match &local.pat {
+            Pat::Type(pt) => (&*pt.pat, Some(&pt.ty)),
+            p => (p, None),
+        };
+        let e = strip_parens(&init.expr);
+        let written_out = matches!(e, syn::Expr::Tuple(_) | syn::Expr::Array(_));
+        if written_out || self.is_sibling_call(e) {
+            return false;
+        }
+        if let (Pat::Tuple(t), syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_), None) =
+            (pat, e, ty)
+        {
+            // `let (a, b) = if c { (x, y) } else { (y, x) };`: each branch assigns the names.
+            if !t.elems.iter().all(|p| {
+                matches!(p, Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none())
+                    || matches!(p, Pat::Wild(_))
+            }) {
+                return false;
+            }
+            let vars: Vec<Option<VarId>> = t
+                .elems
+                .iter()
+                .map(|p| match p {
+                    Pat::Ident(pi) => {
+                        let v = self.new_var(&pi.ident, Ty::Unknown, None, true, VarKind::Local);
+                        out.push(Stmt::Let { var: v, init: None });
+                        Some(v)
+                    }
+                    _ => None,
+                })
+                .collect();
+            self.tuple_sinks.push(vars.clone());
+            let k = self.tuple_sinks.len() - 1;
+            self.lower_tail(e, Sink::Tuple(k), out);
+            for v in vars.into_iter().flatten() {
+                self.bind(v);
+            }
+            return true;
+        }
+        let elems: Vec<&Pat> = match pat {
+            Pat::Tuple(t) => t.elems.iter().collect(),
+            Pat::Slice(s) => s.elems.iter().collect(),
+            _ => return false,
+        };
+        if elems.iter().any(|p| matches!(p, Pat::Rest(_))) {
+            return false;
+        }
+        let tmp = Ident::new(&format!("__parts{}", self.vars.len()), Span::mixed_site());
+        let ty = ty.map(|t| quote!(: #t));
+        let value: syn::Stmt = syn::parse_quote_spanned!(e.span()=> let #tmp #ty = #e;);
+        self.lower_written(&value, out);
+        for (i, p) in elems.into_iter().enumerate() {
+            if matches!(p, Pat::Wild(_)) {
+                continue;
+            }
+            let part: syn::Expr = match pat {
+                Pat::Tuple(_) => {
+                    let i = syn::Index::from(i);
+                    syn::parse_quote!(#tmp.#i)
+                }
+                _ => syn::parse_quote!(#tmp[#i]),
+            };
+            let one: syn::Stmt = syn::parse_quote_spanned!(p.span()=> let #p = #part;);
+            self.lower_written(&one, out);
+        }
+        true
     }
 
     /// `let s = [a, b, c];` as `let mut s = [a; 3]; s[1] = b; s[2] = c;`: an array of the
@@ -2206,18 +2301,36 @@ impl Lowering<'_> {
                 }
                 let mut pre = Vec::new();
                 let cond = self.lower_expr(&w.cond, &mut pre);
-                if !pre.is_empty() {
-                    self.errors.at(
-                        &w.cond,
-                        "a `while` condition must be a simple comparison: compute the value in \
-                         the loop body and use `loop` with `break`",
-                    );
+                let mut body = self.lower_block(&w.body, Sink::Discard);
+                let label = w.label.as_ref().map(|l| l.name.clone());
+                if pre.is_empty() {
+                    out.push(Stmt::Loop {
+                        kind: LoopKind::While { cond },
+                        body,
+                        label,
+                    });
+                    return;
                 }
-                let body = self.lower_block(&w.body, Sink::Discard);
+                // A condition that needs statements of its own (a closure called, a call of
+                // a `#[differentiate]` function): `loop { <them>; if !cond { break; } body }`.
+                let (span, end) = (cond.span, cond.end);
+                pre.push(Stmt::If {
+                    cond: Expr {
+                        kind: ExprKind::Unary(UnOp::Not, Box::new(cond)),
+                        span,
+                        end,
+                    },
+                    then: vec![Stmt::Exit {
+                        kind: ExitKind::Break,
+                        label: None,
+                    }],
+                    els: Vec::new(),
+                });
+                pre.append(&mut body);
                 out.push(Stmt::Loop {
-                    kind: LoopKind::While { cond },
-                    body,
-                    label: w.label.as_ref().map(|l| l.name.clone()),
+                    kind: LoopKind::Infinite,
+                    body: pre,
+                    label,
                 });
             }
             syn::Expr::Loop(l) => {
@@ -2232,8 +2345,9 @@ impl Lowering<'_> {
                 if let Some(e) = &b.expr {
                     self.errors.at(
                         &e,
-                        "`break` with a value is not supported: assign the value to a variable \
-                         declared before the loop, then `break`",
+                        "`break` with a value is supported for a `loop` whose value is one \
+                         float (`let r = loop { .. break v; };`): for this one, assign the value \
+                         to a variable declared before the loop, then `break`",
                     );
                 }
                 out.push(Stmt::Exit {
@@ -2254,6 +2368,25 @@ impl Lowering<'_> {
             e @ (syn::Expr::Call(_) | syn::Expr::MethodCall(_)) if self.swap(e).is_some() => {
                 let swapped = self.swap(e).expect("checked");
                 self.lower_expr_stmt(&swapped, out);
+            }
+            // `u.copy_from_slice(&next);` of two whole arrays: the copy `u = next`, element by
+            // element (its lengths checked, as `copy_from_slice` does).
+            syn::Expr::MethodCall(m)
+                if m.method == "copy_from_slice"
+                    && m.args.len() == 1
+                    && self.local_of(&m.receiver).is_some()
+                    && self.whole_array(&m.args[0]).is_some() =>
+            {
+                let (target, source) = (&m.receiver, &m.args[0]);
+                let source = match strip_parens(source) {
+                    syn::Expr::Reference(r) => &*r.expr,
+                    e => e,
+                };
+                let assign: syn::ExprAssign =
+                    syn::parse_quote_spanned!(m.span()=> #target = #source);
+                if !self.lower_array_assign(&assign, out) {
+                    self.unsupported(expr);
+                }
             }
             syn::Expr::MethodCall(m)
                 if m.method == "push"
@@ -2337,6 +2470,44 @@ impl Lowering<'_> {
             other => {
                 self.unsupported(other);
             }
+        }
+    }
+
+    /// `loop { .. break value; }` whose value goes to `sink`: each `break value` that leaves this
+    /// loop becomes `{ target = value; break; }`.
+    fn lower_loop_value(&mut self, l: &syn::ExprLoop, sink: Sink, out: &mut Block) {
+        let span = l.span();
+        let target = match sink {
+            Sink::Assign(v) => v,
+            _ => {
+                let t = self.temp(span);
+                out.push(Stmt::Let { var: t, init: None });
+                t
+            }
+        };
+        let name = Ident::new("__loop_value", Span::mixed_site());
+        let mut rewriter = BreakValues {
+            label: l.label.as_ref().map(|l| l.name.ident.to_string()),
+            depth: 0,
+            target: name.clone(),
+        };
+        let mut body = l.body.clone();
+        rewriter.visit_block_mut(&mut body);
+        let rewritten = syn::Expr::Loop(syn::ExprLoop { body, ..l.clone() });
+        self.in_scope(|cx| {
+            let scope = cx.scopes.last_mut().expect("a scope");
+            scope.push((name.to_string(), Binding::Var(target)));
+            cx.lower_expr_stmt(&rewritten, out);
+        });
+        if let Sink::Return = sink {
+            self.copy_back(out);
+            out.push(Stmt::Return {
+                values: vec![Expr {
+                    kind: ExprKind::Var(target),
+                    span,
+                    end: span,
+                }],
+            });
         }
     }
 
@@ -2477,6 +2648,12 @@ impl Lowering<'_> {
                 );
             }
             syn::Expr::Paren(p) => self.lower_tail(&p.expr, sink, out),
+            syn::Expr::Loop(l)
+                if matches!(sink, Sink::Assign(_))
+                    || (matches!(sink, Sink::Return) && self.ret == Some(RetShape::Scalar)) =>
+            {
+                self.lower_loop_value(l, sink, out)
+            }
             syn::Expr::Return(r) => self.lower_return(r, out),
             syn::Expr::ForLoop(_)
             | syn::Expr::While(_)
@@ -2497,6 +2674,32 @@ impl Lowering<'_> {
                         value,
                         span: other.span(),
                     });
+                }
+                Sink::Tuple(k) => {
+                    let vars = self.tuple_sinks[k].clone();
+                    match strip_parens(other) {
+                        syn::Expr::Tuple(t) if t.elems.len() == vars.len() => {
+                            for (var, e) in vars.into_iter().zip(&t.elems) {
+                                let value = self.lower_expr(e, out);
+                                if let Some(var) = var {
+                                    out.push(Stmt::Assign {
+                                        var,
+                                        op: None,
+                                        value,
+                                        span: e.span(),
+                                    });
+                                }
+                            }
+                        }
+                        e => self.errors.at(
+                            &e,
+                            format!(
+                                "each branch of this value gives a tuple of {} values written \
+                                 out (`(a, b)`)",
+                                vars.len()
+                            ),
+                        ),
+                    }
                 }
                 Sink::Discard => match other {
                     // A value nobody uses (`{ count += v; count }` as a statement).
@@ -2520,7 +2723,7 @@ impl Lowering<'_> {
     fn lower_if(&mut self, i: &syn::ExprIf, sink: Sink, out: &mut Block) -> Stmt {
         if let syn::Expr::Let(l) = &*i.cond {
             // `if let P = e { a } else { b }` is `match e { P => a, _ => b }`.
-            if let (None, Sink::Assign(_)) = (&i.else_branch, sink) {
+            if let (None, Sink::Assign(_) | Sink::Tuple(_)) = (&i.else_branch, sink) {
                 self.errors
                     .at(&i, "an `if let` used as a value needs an `else` branch");
             }
@@ -2549,7 +2752,7 @@ impl Lowering<'_> {
                 }
             },
             None => {
-                if let Sink::Assign(_) = sink {
+                if let Sink::Assign(_) | Sink::Tuple(_) = sink {
                     self.errors
                         .at(&i, "an `if` used as a value needs an `else` branch");
                 }
@@ -2923,7 +3126,7 @@ impl Lowering<'_> {
                 }
                 ExprKind::Cast(Box::new(self.lower_expr(&c.expr, out)), (*c.ty).clone())
             }
-            syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_) => {
+            syn::Expr::If(_) | syn::Expr::Match(_) | syn::Expr::Block(_) | syn::Expr::Loop(_) => {
                 // Control flow in the middle of an expression: its value goes to a temporary.
                 let tmp = self.temp(span);
                 out.push(Stmt::Let {
@@ -3957,9 +4160,22 @@ impl Lowering<'_> {
                         Pat::Reference(r) => strip_pat_type(&r.pat),
                         p => p,
                     };
+                    // `for &(i, j, r) in ratings`: the element under a name of its own, taken
+                    // apart by a `let` after it.
+                    let mut parts = None;
                     let ident = match p {
                         Pat::Ident(pi) if pi.subpat.is_none() => pi.ident.clone(),
                         Pat::Wild(_) => continue,
+                        Pat::Tuple(_) | Pat::Slice(_) => {
+                            let hidden = Ident::new(
+                                &format!("__item{}", self.vars.len()),
+                                Span::mixed_site(),
+                            );
+                            let stmt: syn::Stmt =
+                                syn::parse_quote_spanned!(p.span()=> let #p = #hidden;);
+                            parts = Some(stmt);
+                            hidden
+                        }
                         other => {
                             self.errors.at(
                                 &other,
@@ -3985,6 +4201,9 @@ impl Lowering<'_> {
                         var,
                         init: Some(elem),
                     });
+                    if let Some(stmt) = parts {
+                        self.lower_written(&stmt, &mut body);
+                    }
                 }
                 Some((index, body))
             }
@@ -4074,6 +4293,114 @@ impl<'ast> syn::visit::Visit<'ast> for ClosureExits {
         syn::visit::visit_expr_try(self, t);
     }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
+/// Puts arrays written out as an iterator's source (`for v in [x, y, z]`, `[a, b].iter().sum()`)
+/// in locals of their own, declared just before the statement: `let __lit0 = [x, y, z];`.
+#[derive(Default)]
+struct LiteralSources {
+    count: usize,
+    found: Vec<(Ident, syn::Expr)>,
+}
+
+impl LiteralSources {
+    /// Whether `e` is an array of values written out (not of tuples or rows).
+    fn literal(e: &syn::Expr) -> bool {
+        let elems = match strip_parens(e) {
+            syn::Expr::Array(a) => a.elems.iter().cloned().collect::<Vec<_>>(),
+            _ => return false,
+        };
+        !elems.is_empty()
+            && elems.iter().all(|x| {
+                !matches!(strip_parens(x), syn::Expr::Tuple(_) | syn::Expr::Array(_))
+                    && repeat_rank(x).is_none()
+            })
+    }
+
+    fn replace(&mut self, e: &mut syn::Expr) {
+        let target = match e {
+            syn::Expr::Reference(r) => &mut *r.expr,
+            e => e,
+        };
+        if Self::literal(target) {
+            let name = Ident::new(&format!("__lit{}", self.count), target.span());
+            self.count += 1;
+            let lit = std::mem::replace(target, syn::parse_quote!(#name));
+            self.found.push((name, lit));
+        }
+    }
+}
+
+impl VisitMut for LiteralSources {
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        let outer = std::mem::take(&mut self.found);
+        let mut stmts = Vec::new();
+        for mut stmt in std::mem::take(&mut b.stmts) {
+            self.visit_stmt_mut(&mut stmt);
+            for (name, lit) in self.found.drain(..) {
+                stmts.push(syn::parse_quote_spanned!(lit.span()=> let #name = #lit;));
+            }
+            stmts.push(stmt);
+        }
+        b.stmts = stmts;
+        self.found = outer;
+    }
+
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        match e {
+            // Closures keep their own statements.
+            syn::Expr::Closure(_) => return,
+            syn::Expr::ForLoop(f) => self.replace(&mut f.expr),
+            syn::Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "iter" | "into_iter") =>
+            {
+                self.replace(&mut m.receiver)
+            }
+            _ => {}
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
+/// Rewrites the `break value`s that leave one loop (unlabelled ones outside inner loops, and
+/// those with the loop's label) as `{ target = value; break; }`.
+struct BreakValues {
+    label: Option<String>,
+    /// How many loops inside the loop enclose the current expression.
+    depth: usize,
+    target: Ident,
+}
+
+impl VisitMut for BreakValues {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        match e {
+            syn::Expr::Closure(_) => return,
+            syn::Expr::Loop(_) | syn::Expr::While(_) | syn::Expr::ForLoop(_) => {
+                self.depth += 1;
+                syn::visit_mut::visit_expr_mut(self, e);
+                self.depth -= 1;
+                return;
+            }
+            syn::Expr::Break(b) if b.expr.is_some() => {
+                let ours = match &b.label {
+                    Some(l) => self.label.as_deref() == Some(l.ident.to_string().as_str()),
+                    None => self.depth == 0,
+                };
+                if ours {
+                    if let Some(value) = b.expr.as_mut() {
+                        self.visit_expr_mut(value);
+                    }
+                    let (target, label) = (&self.target, &b.label);
+                    let value = b.expr.take();
+                    let span = b.span();
+                    *e = syn::parse_quote_spanned!(span=> { #target = #value; break #label; });
+                    return;
+                }
+            }
+            _ => {}
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
 }
 
 /// Renames the loop labels of a closure's body (`'outer` → `'outer_f`).

@@ -10,8 +10,9 @@ fn swap(x: f64, y: f64) -> f64 {
 }
 
 #[differentiate]
-fn from_branches(x: f64) -> f64 {
-    let (s, t) = if x > 0.0 { (x, 1.0) } else { (1.0, x) };
+fn from_a_closure(x: f64) -> f64 {
+    let pair = |v: f64| (v, 2.0 * v);
+    let (s, t) = pair(x);
     s * t
 }
 

@@ -1,15 +1,11 @@
 use autodiff::differentiate;
 
+// A loop's value may be a float (`let r = loop { .. break v; };`), not a tuple.
 #[differentiate]
-fn first_above(x: f64) -> f64 {
-    let mut y = x;
-    let r = loop {
-        y *= 2.0;
-        if y > 10.0 {
-            break y * x;
-        }
-    };
-    r
+fn pair(x: f64) -> (f64, f64) {
+    loop {
+        break (x, 2.0 * x);
+    }
 }
 
 fn main() {}

@@ -703,6 +703,21 @@ impl Lowering<'_> {
                 );
                 false
             }
+            // `for &(i, j, r) in ratings` of data: the element under a name of its own, taken
+            // apart by a `let`.
+            (Item::Data { .. }, p @ (Pat::Tuple(_) | Pat::Slice(_))) => {
+                let hidden = Ident::new(
+                    &format!("__item{}", self.vars.len()),
+                    proc_macro2::Span::mixed_site(),
+                );
+                let named: Pat = syn::parse_quote!(#hidden);
+                if !self.bind_item(item, &named, body) {
+                    return false;
+                }
+                let parts: syn::Stmt = syn::parse_quote_spanned!(p.span()=> let #p = #hidden;);
+                self.lower_written(&parts, body);
+                true
+            }
             (_, Pat::Ident(pi)) if pi.subpat.is_none() && pi.by_ref.is_none() => {
                 let span = pi.ident.span();
                 // The value bound, and its type as far as it is known here.
