@@ -1934,3 +1934,46 @@ fn loop_values_conditions_tuples_and_sources() {
         |w, d| written_out_sources_jvp(w, d).1,
     );
 }
+
+/// Helper `fn`s declared in the body (used before their declaration too), and `.any()` /
+/// `.all()` feasibility checks of a barrier.
+#[differentiate]
+fn nested_helpers_and_checks(w: &[f64]) -> f64 {
+    if w.iter().any(|&v| v <= 0.0) {
+        return f64::INFINITY;
+    }
+    let inside = w.iter().all(|v| *v < 10.0);
+    let a = sq(w[0]) + cube(w[1]);
+    fn sq(t: f64) -> f64 {
+        t * t
+    }
+    fn cube(t: f64) -> f64 {
+        t * sq(t)
+    }
+    let mut barrier = 0.0;
+    for &v in w {
+        barrier -= v.ln();
+    }
+    if inside {
+        a + barrier
+    } else {
+        a + 2.0 * barrier
+    }
+}
+
+#[test]
+fn nested_helpers_any_and_all() {
+    for w in [[0.5, 2.0, 1.5], [0.5, 12.0, 1.5]] {
+        check_slice_function(
+            &w,
+            nested_helpers_and_checks,
+            nested_helpers_and_checks_grad,
+            |w, d| nested_helpers_and_checks_jvp(w, d).1,
+        );
+    }
+    let mut g = [0.0; 3];
+    assert_eq!(
+        nested_helpers_and_checks_grad(&[0.5, -1.0, 1.0], &mut g),
+        f64::INFINITY
+    );
+}

@@ -275,3 +275,106 @@ fn siblings_of_a_function_with_a_mut_parameter() {
         + dy.iter().zip(&ty0).map(|(d, t)| d * t).sum::<f64>();
     assert_close(forward, reverse, 1e-12);
 }
+
+// ------------------------------------------------------------------ found by user-style programs
+
+#[differentiate]
+fn halve_towards(t: f64, v: &mut [f64]) -> f64 {
+    let old = v[0];
+    v[0] = 0.5 * (v[0] + t);
+    (v[0] - old).abs()
+}
+
+#[differentiate]
+fn double_first(v: &mut [f64]) -> f64 {
+    v[0] *= 2.0;
+    v[0]
+}
+
+/// Calls that lend `&mut` inside conditions (`if`, `while`, `assert!`, a `bool` local): made
+/// first, so that the reverse sweep follows what they change.
+#[differentiate]
+fn lent_in_conditions(w: &[f64]) -> f64 {
+    let mut v = [0.0];
+    while halve_towards(w[0], &mut v) > 1e-3 {}
+    let mut u = [w[1]];
+    let big = double_first(&mut u) > 1.0;
+    assert!(double_first(&mut u) > -100.0);
+    let r = if double_first(&mut u) > 0.5 {
+        u[0]
+    } else {
+        -u[0]
+    };
+    if big {
+        v[0] + r
+    } else {
+        v[0] * r
+    }
+}
+
+#[differentiate]
+fn total(x: &[f64]) -> f64 {
+    x[0] + x[1]
+}
+
+/// A `&mut` parameter passed on to a `&[f64]` parameter (`total(y)`, `total(&*y)`) and
+/// reborrowed (`&mut *y`); a unit callee as the tail of a unit function.
+#[differentiate]
+fn shift(y: &mut [f64]) {
+    let s = total(y);
+    y[0] += s * total(&*y);
+    square_all(&mut *y);
+    square_all(y)
+}
+
+#[differentiate]
+fn square_all(v: &mut [f64]) {
+    for i in 0..v.len() {
+        v[i] *= v[i];
+    }
+}
+
+/// A callee with a `&mut` parameter and an array result; a `&mut` parameter named `r`.
+#[differentiate]
+fn kick(s: &mut [f64; 2]) -> [f64; 2] {
+    s[0] += s[1];
+    [s[0] * s[1], s[1]]
+}
+
+#[differentiate]
+fn residual(x: f64, r: &mut [f64]) {
+    r[0] = x * x - 2.0;
+    r[1] = x.sin();
+}
+
+#[differentiate]
+fn uses_shift_and_kick(w: &[f64]) -> f64 {
+    let mut v = [w[0], w[1]];
+    shift(&mut v);
+    let mut s = [w[2], w[3]];
+    let e = kick(&mut s);
+    let mut r = [0.0; 2];
+    residual(w[0], &mut r);
+    v[0] * v[1] + e[0] + e[1] * s[0] + r[0] * r[1]
+}
+
+#[test]
+fn calls_in_conditions_reborrows_and_results() {
+    for w in [[1.0, 0.7], [0.4, 0.2]] {
+        check_slice_function(&w, lent_in_conditions, lent_in_conditions_grad, |w, d| {
+            lent_in_conditions_jvp(w, d).1
+        });
+    }
+    check_slice_function(
+        &[0.3, -0.4, 0.8, 1.1],
+        uses_shift_and_kick,
+        uses_shift_and_kick_grad,
+        |w, d| uses_shift_and_kick_jvp(w, d).1,
+    );
+    // `_jvp` of a function whose buffer is named `r`.
+    let (mut r, mut dr) = ([0.0; 2], [0.0; 2]);
+    residual_jvp(0.5, 1.0, &mut r, &mut dr);
+    assert_close(r[0], 0.25 - 2.0, 1e-15);
+    assert_close(dr[0], 1.0, 1e-15);
+    assert_close(dr[1], 0.5f64.cos(), 1e-15);
+}

@@ -1435,3 +1435,62 @@ fn or_patterns_and_enum_states() {
     assert_close(v, 3.375, 1e-15);
     assert_close(d, 6.75, 1e-15);
 }
+
+/// A float constant with a declared type, used with a method (`c.sqrt()`, `f64::powi(b1, t)`).
+#[differentiate]
+fn typed_constants(x: f64, t: i32) -> f64 {
+    let c: f64 = 2.0;
+    let (b1, eps) = (0.9, 1e-8);
+    x * c.sqrt() / (1.0 - f64::powi(b1, t) + eps)
+}
+
+pub enum Mode {
+    Plain,
+    Scaled { n: f64 },
+    Leaky(f64),
+    Steps(usize),
+}
+
+/// `match` on an enum taken by reference, binding float fields (`n: &f64`).
+#[differentiate]
+fn by_reference_mode(x: f64, mode: &Mode) -> f64 {
+    let a = match mode {
+        Mode::Plain => x,
+        Mode::Scaled { n } => x / n,
+        Mode::Leaky(s) => x * *s,
+        Mode::Steps(k) => x * *k as f64,
+    };
+    let b = if let Mode::Scaled { n } = mode {
+        n * x
+    } else {
+        1.0
+    };
+    let c = match *mode {
+        Mode::Leaky(s) => s * x * x,
+        _ => 0.0,
+    };
+    a + b + c
+}
+
+#[test]
+fn typed_constants_and_modes_by_reference() {
+    let (v, [d]) = typed_constants_grad(1.5, 3);
+    let k = 2f64.sqrt() / (1.0 - 0.9f64.powi(3) + 1e-8);
+    assert_close(v, 1.5 * k, 1e-14);
+    assert_close(d, k, 1e-14);
+    for m in [
+        Mode::Plain,
+        Mode::Scaled { n: 2.0 },
+        Mode::Leaky(0.5),
+        Mode::Steps(3),
+    ] {
+        let (v, [d]) = by_reference_mode_grad(1.5, &m);
+        assert_close(v, by_reference_mode(1.5, &m), 1e-15);
+        assert_close(
+            d,
+            numeric_derivative(|x| by_reference_mode(x, &m), 1.5),
+            1e-8,
+        );
+        assert_close(by_reference_mode_jvp(1.5, 1.0, &m).1, d, 1e-14);
+    }
+}

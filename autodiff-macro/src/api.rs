@@ -47,6 +47,9 @@ fn siblings(f: &Function) -> Vec<Generated> {
     if !f.inout.is_empty() {
         // Outputs through `&mut` arrays: forward and reverse mode, no gradient or matrices.
         out.push(jvp(f));
+        if let RetShape::Array(n) = f.ret {
+            out.push(zeros(f, n));
+        }
         return out;
     }
     match f.ret {
@@ -523,14 +526,16 @@ fn jvp(f: &Function) -> Generated {
         }
     }
     let ret = ret_type(f.ret, quote!(f64));
+    // The result under a name no parameter has (a `&mut` buffer named `r` is read after it).
+    let r = mixed("__result");
     let split = match f.ret {
-        RetShape::Scalar => quote!((r.re, r.eps[0])),
+        RetShape::Scalar => quote!((#r.re, #r.eps[0])),
         RetShape::Tuple(m) => {
             let idx = (0..m).map(syn::Index::from);
             let idx2 = idx.clone();
-            quote!(((#(r.#idx.re,)*), (#(r.#idx2.eps[0],)*)))
+            quote!(((#(#r.#idx.re,)*), (#(#r.#idx2.eps[0],)*)))
         }
-        RetShape::Array(_) => quote!((r.map(|d| d.re), r.map(|d| d.eps[0]))),
+        RetShape::Array(_) => quote!((#r.map(|d| d.re), #r.map(|d| d.eps[0]))),
         RetShape::Unit => quote!(),
     };
     let ret = match f.ret {
@@ -553,7 +558,7 @@ fn jvp(f: &Function) -> Generated {
         },
         body: quote! {
             #(#seeds)*
-            let r = #call;
+            let #r = #call;
             #(#unseeds)*
             #split
         },

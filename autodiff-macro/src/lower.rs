@@ -53,6 +53,9 @@ pub fn lower(
         pushed_lens: std::collections::HashMap::new(),
         inout: Vec::new(),
         tuple_sinks: Vec::new(),
+        expr_depth: 0,
+        read_before: Vec::new(),
+        short_circuit: 0,
     };
     let sig = &item.sig;
     check_signature(sig, cx.errors);
@@ -589,6 +592,12 @@ struct Lowering<'e> {
     inout: Vec<(VarId, VarId)>,
     /// The variables of each [`Sink::Tuple`].
     tuple_sinks: Vec<Vec<Option<VarId>>>,
+    /// How many [`Lowering::lower_expr`]s are under way in the current statement.
+    expr_depth: usize,
+    /// What the expression being lowered has read so far (left operands, earlier arguments).
+    read_before: Vec<VarId>,
+    /// How many right operands of `&&`/`||` are being lowered.
+    short_circuit: usize,
 }
 
 /// What lowering knows of a local made by `[x; n]` or `vec![x; n]`.
@@ -865,6 +874,19 @@ impl Lowering<'_> {
     }
 
     fn lower_stmts(&mut self, stmts: &[syn::Stmt], sink: Sink) -> Block {
+        // The statements of a block inside an expression are statements again.
+        let depth = std::mem::take(&mut self.expr_depth);
+        let read = std::mem::take(&mut self.read_before);
+        let lazy = std::mem::take(&mut self.short_circuit);
+        let out = self.lower_stmts_in(stmts, sink);
+        self.expr_depth = depth;
+        self.read_before = read;
+        self.short_circuit = lazy;
+        out
+    }
+
+    fn lower_stmts_in(&mut self, stmts: &[syn::Stmt], sink: Sink) -> Block {
+        self.nested_fns(stmts);
         let mut out = Vec::new();
         for (i, stmt) in stmts.iter().enumerate() {
             let last = i + 1 == stmts.len();
@@ -949,15 +971,38 @@ impl Lowering<'_> {
         refs
     }
 
+    /// A helper `fn` declared in a block (`fn sq(t: f64) -> f64 { t * t }`) is the local closure
+    /// `let sq = |t: f64| -> f64 { t * t };`, inlined where it is called: it reads nothing of
+    /// the function around it, and is visible in the whole block, as an item is.
+    fn nested_fns(&mut self, stmts: &[syn::Stmt]) {
+        for s in stmts {
+            if let syn::Stmt::Item(syn::Item::Fn(f)) = s {
+                if let Some(c) = nested_fn_closure(f) {
+                    let pi = syn::PatIdent {
+                        attrs: Vec::new(),
+                        by_ref: None,
+                        mutability: None,
+                        ident: f.sig.ident.clone(),
+                        subpat: None,
+                    };
+                    self.define_closure(&pi, &c);
+                }
+            }
+        }
+    }
+
     fn lower_item(&mut self, item: &syn::Item, out: &mut Block) {
         match item {
             syn::Item::Const(_) | syn::Item::Use(_) => {
                 out.push(Stmt::Passive(item.to_token_stream()));
             }
+            // Defined as a local closure where its block starts ([`Self::nested_fns`]).
+            syn::Item::Fn(f) if nested_fn_closure(f).is_some() => {}
             other => self.errors.at(
                 &other,
-                "items other than `const` and `use` are not supported inside a \
-                 `#[differentiate]` function: move this item outside the function",
+                "items other than `const`, `use` and helper `fn`s without generics are not \
+                 supported inside a `#[differentiate]` function: move this item outside the \
+                 function",
             ),
         }
     }
@@ -2661,6 +2706,12 @@ impl Lowering<'_> {
             | syn::Expr::Break(_)
             | syn::Expr::Continue(_) => self.lower_expr_stmt(expr, out),
             other => match sink {
+                // The tail of a function without a result (`double(v)` after `&mut` work).
+                Sink::Return if self.ret == Some(RetShape::Unit) => {
+                    self.lower_expr_stmt(other, out);
+                    self.copy_back(out);
+                    out.push(Stmt::Return { values: Vec::new() });
+                }
                 Sink::Return => {
                     let values = self.return_values(other, out);
                     self.copy_back(out);
@@ -2823,11 +2874,14 @@ impl Lowering<'_> {
                     let (span, hidden_ident) = (ident.span(), &cx.vars[hidden].ident);
                     // Opaque, so that the local's type comes from its uses: a float is lifted
                     // into the scalar type in `_generic`, anything else passes as it is.
+                    // `.clone()` by method call gives the value for a binding by value and
+                    // through a reference alike (`match mode { Scaled { n } => .. }` of a
+                    // `mode: &Mode` binds `n: &f64`).
                     body.push(Stmt::Let {
                         var,
                         init: Some(Expr {
                             kind: ExprKind::Opaque {
-                                tokens: quote!(#hidden_ident),
+                                tokens: quote!(#hidden_ident.clone()),
                                 refs: vec![hidden],
                             },
                             span,
@@ -3036,7 +3090,17 @@ impl Lowering<'_> {
 
     // ---------------------------------------------------------------- expressions
 
+    /// An expression of the function. A call inside it that lends an array `&mut`
+    /// (`if relax(t, &mut v) > 1e-3`) is made first, as a statement of its own: only there
+    /// does the reverse sweep follow what it changes.
     fn lower_expr(&mut self, expr: &syn::Expr, out: &mut Block) -> Expr {
+        self.expr_depth += 1;
+        let e = self.lower_expr_inner(expr, out);
+        self.expr_depth -= 1;
+        e
+    }
+
+    fn lower_expr_inner(&mut self, expr: &syn::Expr, out: &mut Block) -> Expr {
         let span = expr.span();
         if let Some(elem) = self.elem_of(expr) {
             return self.elem_expr(elem, span);
@@ -3109,10 +3173,61 @@ impl Lowering<'_> {
                 // `x > &0.0` of a value bound from a reference (`.filter(|&x| x > &0.0)`):
                 // values are bound as values here, so the operand is the value.
                 let l = self.lower_expr(strip_ref(&b.left), out);
+                let lazy = matches!(op, BinOp::And | BinOp::Or);
+                self.short_circuit += usize::from(lazy);
+                // What the left operand read, which a call on the right must not change.
+                let mark = self.read_before.len();
+                collect_refs(&l, &mut self.read_before);
                 let r = self.lower_expr(strip_ref(&b.right), out);
+                self.read_before.truncate(mark);
+                self.short_circuit -= usize::from(lazy);
                 ExprKind::Binary(op, Box::new(l), Box::new(r))
             }
             syn::Expr::MethodCall(m) => self.lower_method(m, out),
+            syn::Expr::Call(c)
+                if self.expr_depth > 1
+                    && self.closure_called(c).is_none()
+                    && self.lends_array(c) =>
+            {
+                if self.short_circuit > 0 {
+                    self.errors.at(
+                        expr,
+                        "a call that changes an array (`&mut`) on the right of `&&` or `||` \
+                         runs only when the left side lets it: make the call in a `let` of \
+                         its own, inside an `if` on the left side",
+                    );
+                }
+                let kind = self.lower_call(c, out);
+                let call = Expr {
+                    kind,
+                    span,
+                    end: last_span(expr),
+                };
+                let mut lent = Vec::new();
+                if let ExprKind::Call { args, .. } = &call.kind {
+                    for a in args.iter().filter(|a| is_mut_borrow(a)) {
+                        collect_refs(a, &mut lent);
+                    }
+                }
+                if let Some(&v) = lent.iter().find(|v| self.read_before.contains(v)) {
+                    let name = &self.vars[v].user_name;
+                    self.errors.at(
+                        expr,
+                        format!(
+                            "this call changes `{name}` (`&mut {name}`), which the expression \
+                             read before it: make the call in a `let` of its own, before or \
+                             after that read as you mean it"
+                        ),
+                    );
+                }
+                let tmp = self.temp(span);
+                out.push(Stmt::LetCall {
+                    vars: vec![Some(tmp)],
+                    call,
+                    array: false,
+                });
+                ExprKind::Var(tmp)
+            }
             syn::Expr::Call(c) => self.lower_call(c, out),
             syn::Expr::Cast(c) => {
                 if classify_type(&c.ty) == Ty::Unknown {
@@ -3341,6 +3456,23 @@ impl Lowering<'_> {
         if name == "count" && m.args.is_empty() && filtered {
             return self.lower_count(m, out);
         }
+        // `xs.iter().any(|&v| v <= 0.0)` is `xs.iter().filter(|&v| v <= 0.0).count() > 0`, and
+        // `.all(p)` counts the items where `p` fails (a loop without the early exit: the
+        // predicates read values, never change them).
+        if matches!(name.as_str(), "any" | "all") && m.args.len() == 1 {
+            if let syn::Expr::Closure(c) = strip_parens(&m.args[0]) {
+                let recv = &m.receiver;
+                let span = m.span();
+                let counted: syn::Expr = if name == "any" {
+                    syn::parse_quote_spanned!(span=> (#recv.filter(#c).count() > 0))
+                } else {
+                    let (inputs, body) = (&c.inputs, &c.body);
+                    syn::parse_quote_spanned!(span=>
+                        (#recv.filter(|#inputs| !(#body)).count() == 0))
+                };
+                return self.lower_expr(&counted, out).kind;
+            }
+        }
         if name == "fold" && m.args.len() == 2 {
             return self.lower_fold(m, out);
         }
@@ -3419,7 +3551,14 @@ impl Lowering<'_> {
         if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
             return self.opaque(&syn::Expr::Call(c.clone()));
         }
-        let args = c.args.iter().map(|a| self.lower_call_arg(a, out)).collect();
+        let mark = self.read_before.len();
+        let mut args = Vec::new();
+        for a in &c.args {
+            let arg = self.lower_call_arg(a, out);
+            collect_refs(&arg, &mut self.read_before);
+            args.push(arg);
+        }
+        self.read_before.truncate(mark);
         ExprKind::Call {
             path: p.path.clone(),
             args,
@@ -3430,6 +3569,21 @@ impl Lowering<'_> {
     /// `[a, b]`, `&vec![a, b]`, `&[0.0; 3]`) becomes a local array first, passed the way it
     /// was written.
     fn lower_call_arg(&mut self, a: &syn::Expr, out: &mut Block) -> Expr {
+        // `&*y` and `&mut *y` (a reborrow of a `&mut` parameter) are `&y` and `&mut y`.
+        if let syn::Expr::Reference(r) = strip_parens(a) {
+            if let syn::Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Deref(_),
+                expr: inner,
+                ..
+            }) = strip_parens(&r.expr)
+            {
+                if self.local_of(inner).is_some() {
+                    let (and, m) = (&r.and_token, &r.mutability);
+                    let plain: syn::Expr = syn::parse_quote_spanned!(a.span()=> #and #m #inner);
+                    return self.lower_call_arg(&plain, out);
+                }
+            }
+        }
         if let Some(name) = self.lent_output(a) {
             // A `&mut` array parameter passed on as it is: the body's copy of it, lent.
             let lent: syn::Expr = syn::parse_quote_spanned!(a.span()=> &mut #name);
@@ -3480,6 +3634,11 @@ impl Lowering<'_> {
                     syn::Expr::Reference(r) if r.mutability.is_some() => {
                         let base = match strip_parens(&r.expr) {
                             syn::Expr::Index(i) => &*i.expr,
+                            syn::Expr::Unary(syn::ExprUnary {
+                                op: syn::UnOp::Deref(_),
+                                expr,
+                                ..
+                            }) => expr,
                             e => e,
                         };
                         matches!(strip_parens(base), syn::Expr::Path(p)
@@ -4293,6 +4452,36 @@ impl<'ast> syn::visit::Visit<'ast> for ClosureExits {
         syn::visit::visit_expr_try(self, t);
     }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+}
+
+/// The closure that a helper `fn` inside the body stands for, if it is a plain one (no
+/// generics, no `async`/`const`/`unsafe`, parameters that are names).
+fn nested_fn_closure(f: &syn::ItemFn) -> Option<syn::ExprClosure> {
+    let sig = &f.sig;
+    if !sig.generics.params.is_empty()
+        || sig.asyncness.is_some()
+        || sig.constness.is_some()
+        || sig.unsafety.is_some()
+        || sig.variadic.is_some()
+    {
+        return None;
+    }
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Typed(pt) if matches!(&*pt.pat, Pat::Ident(_)) => {
+                let (pat, ty) = (&pt.pat, &pt.ty);
+                params.push(quote!(#pat: #ty));
+            }
+            _ => return None,
+        }
+    }
+    let (output, block) = (&sig.output, &f.block);
+    let body = match output {
+        syn::ReturnType::Default => quote!(#block),
+        syn::ReturnType::Type(..) => quote!(#output #block),
+    };
+    syn::parse2(quote!(|#(#params),*| #body)).ok()
 }
 
 /// Puts arrays written out as an iterator's source (`for v in [x, y, z]`, `[a, b].iter().sum()`)

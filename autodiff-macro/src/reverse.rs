@@ -699,7 +699,12 @@ impl Rev<'_> {
     }
 
     fn define_f64(&mut self, name: &Ident, value: TokenStream, out: &mut Out) {
-        self.define(&[Some(name.clone())], &[quote!(0.0_f64)], value, out);
+        if self.depth == 0 || self.loop_level() > 0 {
+            // Typed: `let c: f64 = 2.0;` then `c.sqrt()` needs it.
+            out.fwd.push(quote!(let #name: f64 = #value;));
+        } else {
+            self.define(&[Some(name.clone())], &[quote!(0.0_f64)], value, out);
+        }
     }
 
     /// A value that stays valid for the rest of the scope (copied if it may change), and how
@@ -2414,7 +2419,8 @@ impl Rev<'_> {
                         let i = syn::Index::from(i);
                         match (snap, lent) {
                             (Some(_), true) => {
-                                quote!(&mut ::core::clone::Clone::clone(&#k.#i))
+                                let copy = mixed(&format!("__lent{}", i.index));
+                                quote!(&mut #copy)
                             }
                             (Some((_, Some(_))), false) => quote!(&#k.#i[..]),
                             (Some((_, None)), false) => quote!(&#k.#i),
@@ -2434,9 +2440,21 @@ impl Rev<'_> {
             let (callee, pat) = (callee.clone(), pat.clone().collect::<Vec<_>>());
             let (acc, res_adj) = (acc.clone(), res_adj.clone());
             let b = self.fresh("back");
+            let lent_copies: Vec<(Ident, syn::Index)> = lent
+                .iter()
+                .enumerate()
+                .filter(|(_, &l)| l)
+                .map(|(i, _)| (mixed(&format!("__lent{i}")), syn::Index::from(i)))
+                .collect();
             let invoke = move |k: &Ident| {
                 let pull = crate::print::call_tokens(&callee, passed(k), method, span);
+                // A fresh copy of what each lent array held before the call, living as long as
+                // the backpropagator that may borrow it.
+                let copies = lent_copies
+                    .iter()
+                    .map(|(copy, i)| quote!(let mut #copy = ::core::clone::Clone::clone(&#k.#i);));
                 quote! {
+                    #(#copies)*
                     let (_, #b) = #pull;
                     let (#(#pat,)*) = #b(#res_adj);
                     #(#acc)*
