@@ -655,8 +655,14 @@ impl Lowering<'_> {
                 }
             },
             other => {
+                let hint = if classify_type(other) == Ty::FloatArray(1) {
+                    ": write the values into a `&mut [f64]` parameter (`fn f(.., out: &mut \
+                     [f64])`), or return `[f64; N]`"
+                } else {
+                    ""
+                };
                 self.errors
-                    .at(&other, format!("{msg}, not `{}`", show(other)));
+                    .at(&other, format!("{msg}, not `{}`{hint}", show(other)));
                 None
             }
         }
@@ -2712,6 +2718,8 @@ impl Lowering<'_> {
                     self.copy_back(out);
                     out.push(Stmt::Return { values: Vec::new() });
                 }
+                // The return type was reported: the value it gives would add errors of its own.
+                Sink::Return if self.ret.is_none() => {}
                 Sink::Return => {
                     let values = self.return_values(other, out);
                     self.copy_back(out);
@@ -3641,12 +3649,21 @@ impl Lowering<'_> {
                             }) => expr,
                             e => e,
                         };
-                        matches!(strip_parens(base), syn::Expr::Path(p)
-                    if p.path.get_ident().is_some_and(|id| self.resolve(&id.to_string()).is_some()))
+                        self.local_of(base).is_some_and(|v| self.is_array_local(v))
                     }
                     _ => false,
                 }
         })
+    }
+
+    /// Whether `v` is an array as far as lowering can tell (a `&mut f64` lent to a function
+    /// is not a lent array: its call is reported as one that may change a float).
+    fn is_array_local(&self, v: VarId) -> bool {
+        matches!(self.vars[v].ty, Ty::FloatArray(_))
+            || self.array_locals.contains_key(&v)
+            || self.call_arrays.contains(&v)
+            || self.pushed.contains(&v)
+            || self.inout.iter().any(|&(_, local)| local == v)
     }
 
     /// The local variable that `e` names, if it is one (`x`, `(x)`, `&x`).
