@@ -694,3 +694,29 @@ fn vectors_in_filtered_loops_and_reference_comparisons() {
         |w, dw| vectors_in_filtered_loops_jvp(w, dw).1,
     );
 }
+
+/// `*x.last().unwrap()`, `x.first().copied().unwrap()`, and the maximum and minimum by
+/// `partial_cmp`/`total_cmp`, read as indexing and as folds with `f64::max`/`f64::min`.
+#[differentiate]
+fn ends_and_extrema(x: &[f64]) -> f64 {
+    let last = *x.last().unwrap();
+    let first = x.first().copied().unwrap();
+    let m = x
+        .iter()
+        .copied()
+        .max_by(|a, b| a.partial_cmp(b).unwrap())
+        .unwrap();
+    let n = *x.iter().min_by(|a, b| a.total_cmp(b)).unwrap();
+    let lse = x.iter().map(|v| (v - m).exp()).sum::<f64>().ln() + m;
+    last * first + lse + n
+}
+
+#[test]
+fn ends_and_extrema_of_slices() {
+    check_slice_function(
+        &[0.3, 1.7, -0.4, 0.9],
+        ends_and_extrema,
+        ends_and_extrema_grad,
+        |x, d| ends_and_extrema_jvp(x, d).1,
+    );
+}

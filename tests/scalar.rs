@@ -1494,3 +1494,80 @@ fn typed_constants_and_modes_by_reference() {
         assert_close(by_reference_mode_jvp(1.5, 1.0, &m).1, d, 1e-14);
     }
 }
+
+/// Parameters whose tangent would be a keyword (`do`, `dyn`), integer arguments shadowed by
+/// floats in a tuple `let`, and a swap written as a tuple `let`.
+#[differentiate]
+fn keyword_tangents(o: f64, yn: f64, k: usize) -> f64 {
+    let (k, o2) = (k as f64, o * o);
+    let (a, b) = (yn, o2);
+    let (b, a) = (a, b * 2.0);
+    k * a * b + o
+}
+
+pub enum Shape {
+    Circle(f64),
+    Square(f64),
+}
+
+#[differentiate]
+fn shape_area(s: &Shape, scale: f64) -> f64 {
+    match s {
+        Shape::Circle(r) => 3.0 * r * r * scale * scale,
+        Shape::Square(a) => a * a * scale * scale,
+    }
+}
+
+/// Elements of a slice of a user type are references, as in Rust.
+#[differentiate]
+fn total_area(shapes: &[Shape], scale: f64) -> f64 {
+    let mut t = shapes.iter().map(|s| shape_area(s, scale)).sum::<f64>();
+    for s in shapes {
+        t += shape_area(s, scale);
+    }
+    t
+}
+
+/// A `loop` value inside a `for`, and a range with an untyped integer bound collected.
+#[allow(clippy::never_loop)]
+#[differentiate]
+fn loop_values_in_loops(x: f64) -> f64 {
+    let n = 4;
+    let grid: Vec<f64> = (0..n).map(|i| x * i as f64).collect();
+    let mut s = grid[3];
+    let mut y = x;
+    for _ in 0..2 {
+        let r = loop {
+            break x * x;
+        };
+        s += r;
+        y = loop {
+            let next = 0.5 * y;
+            if next < 1.0 {
+                break next;
+            }
+            y = next;
+        };
+    }
+    s + y
+}
+
+#[test]
+fn keywords_shapes_and_loop_values() {
+    let (v, [d_o, d_yn]) = keyword_tangents_grad(1.5, 0.5, 3);
+    // k·(2o²)·yn + o.
+    assert_close(v, 3.0 * 2.0 * 2.25 * 0.5 + 1.5, 1e-15);
+    assert_close(d_o, 3.0 * 4.0 * 1.5 * 0.5 + 1.0, 1e-15);
+    assert_close(d_yn, 3.0 * 2.0 * 2.25, 1e-15);
+    assert_close(keyword_tangents_jvp(1.5, 1.0, 0.5, 0.0, 3).1, d_o, 1e-15);
+    let shapes = [Shape::Circle(1.0), Shape::Square(2.0)];
+    let (v, [d]) = total_area_grad(&shapes, 1.5);
+    assert_close(v, 2.0 * (3.0 + 4.0) * 2.25, 1e-14);
+    assert_close(d, 2.0 * (3.0 + 4.0) * 3.0, 1e-14);
+    for x in [5.0, 0.7] {
+        let (v, [d]) = loop_values_in_loops_grad(x);
+        assert_close(v, loop_values_in_loops(x), 1e-15);
+        assert_close(d, numeric_derivative(loop_values_in_loops, x), 1e-8);
+        assert_close(loop_values_in_loops_jvp(x, 1.0).1, d, 1e-14);
+    }
+}

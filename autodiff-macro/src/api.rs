@@ -187,8 +187,10 @@ fn adj_ty(ret: RetShape) -> TokenStream {
 /// taken.
 fn shadow_ident(f: &Function, id: &Ident) -> Ident {
     let d = format!("d{id}");
+    // `do` and `dyn` (of parameters `o` and `yn`) are keywords.
+    let keyword = syn::parse_str::<Ident>(&d).is_err();
     let taken = f.params.iter().any(|p| f.vars[p.var].ident == d);
-    if taken {
+    if taken || keyword {
         format_ident!("{}_tangent", id)
     } else {
         format_ident!("d{}", id)

@@ -124,6 +124,26 @@ pub fn infer(f: &mut Function, errors: &mut Errors) {
     }
 }
 
+/// Whether `tokens` call a method that takes elements out of the vector `id` (`id.pop()`).
+fn takes_elements_out(tokens: proc_macro2::TokenStream, id: &syn::Ident) -> bool {
+    use proc_macro2::TokenTree as T;
+    let t: Vec<T> = tokens.into_iter().collect();
+    t.iter().enumerate().any(|(i, tt)| match tt {
+        T::Ident(x) if x == id => matches!(
+            (t.get(i + 1), t.get(i + 2)),
+            (Some(T::Punct(p)), Some(T::Ident(m)))
+                if p.as_char() == '.'
+                    && matches!(
+                        m.to_string().as_str(),
+                        "pop" | "remove" | "swap_remove" | "drain" | "split_off" | "last_mut"
+                            | "first_mut" | "get_mut"
+                    )
+        ),
+        T::Group(g) => takes_elements_out(g.stream(), id),
+        _ => false,
+    })
+}
+
 /// The names borrowed `&mut name` in `tokens`.
 fn mut_borrowed(tokens: proc_macro2::TokenStream) -> Vec<syn::Ident> {
     use proc_macro2::TokenTree as T;
@@ -650,7 +670,25 @@ fn check_expr(e: &Expr, vars: &[Var], errors: &mut Errors) {
                 matches!(vars[v].ty, Ty::FloatArray(_))
                     && only_lengths(tokens.clone(), &vars[v].ident)
             };
-            if let Some(v) = refs.iter().find(|v| vars[**v].active && !length_only(**v)) {
+            // `stack.pop()` of a vector of floats, even of data: its elements are of the scalar
+            // type in `_generic`, where the value taken out would not be an `f64`.
+            let taken_out = |v: VarId| {
+                matches!(vars[v].ty, Ty::FloatArray(_))
+                    && !matches!(vars[v].kind, VarKind::Param { .. })
+                    && takes_elements_out(tokens.clone(), &vars[v].ident)
+            };
+            if let Some(&v) = refs.iter().find(|v| !vars[**v].active && taken_out(**v)) {
+                errors.range(
+                    e.span,
+                    e.end,
+                    format!(
+                        "taking elements out of the float vector `{}` (`.pop()`, `.remove(i)`, \
+                         ...) is not supported: walk it with an index \
+                         (`for i in (0..{}.len()).rev()`)",
+                        vars[v].user_name, vars[v].user_name
+                    ),
+                );
+            } else if let Some(v) = refs.iter().find(|v| vars[**v].active && !length_only(**v)) {
                 let instead = method_hint(tokens.clone()).unwrap_or(
                     "use arithmetic, the `f64` methods of the rule table, or a call of a \
                      `#[differentiate]` function",

@@ -281,6 +281,7 @@ pub fn lower(
             }
             let mut block = (*item.block).clone();
             LiteralSources::default().visit_block_mut(&mut block);
+            Idioms.visit_block_mut(&mut block);
             let mut rest = cx.lower_block(&block, Sink::Return);
             if ret == Some(RetShape::Unit) && !matches!(rest.last(), Some(Stmt::Return { .. })) {
                 cx.copy_back(&mut rest);
@@ -2061,8 +2062,17 @@ impl Lowering<'_> {
         let mut names = Vec::new();
         pattern_idents(&Pat::Tuple(tuple.clone()), &mut names);
         let names: Vec<String> = names.iter().map(|(i, _)| i.to_string()).collect();
+        let mut values = values;
         if values.iter().any(|v| mentions(v.to_token_stream(), &names)) {
-            return false;
+            // `let (k, n) = (k as f64, n as f64);` or a swap `let (b, a) = (a, b);`: every
+            // value first, under a name of its own, as Rust evaluates them.
+            let base = self.vars.len();
+            for (i, v) in values.iter_mut().enumerate() {
+                let tmp = Ident::new(&format!("__value{base}_{i}"), Span::mixed_site());
+                let stmt: syn::Stmt = syn::parse_quote_spanned!(v.span()=> let #tmp = #v;);
+                self.lower_written(&stmt, out);
+                *v = syn::parse_quote!(#tmp);
+            }
         }
         for ((pat, value), ty) in tuple.elems.iter().zip(values).zip(types) {
             let pat = match ty {
@@ -2529,7 +2539,11 @@ impl Lowering<'_> {
     fn lower_loop_value(&mut self, l: &syn::ExprLoop, sink: Sink, out: &mut Block) {
         let span = l.span();
         let target = match sink {
-            Sink::Assign(v) => v,
+            Sink::Assign(v) => {
+                // Assigned in a loop: storage.
+                self.vars[v].mutable = true;
+                v
+            }
             _ => {
                 let t = self.temp(span);
                 out.push(Stmt::Let { var: t, init: None });
@@ -3556,7 +3570,19 @@ impl Lowering<'_> {
                 return ExprKind::Lit(syn::parse_quote!(0.0));
             }
         }
-        if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
+        // A constructor (`Some(x)`, `Point(x, y)`, `Act::Leaky(a)`) builds a value of a type the
+        // macro does not look into: a float that carries a derivative cannot go in (reported by
+        // inference), data can.
+        let constructor = p.path.segments.last().is_some_and(|s| {
+            s.ident
+                .to_string()
+                .trim_start_matches("r#")
+                .starts_with(|c: char| c.is_ascii_uppercase())
+        });
+        if constructor
+            || p.qself.is_some()
+            || p.path.segments.iter().any(|s| !s.arguments.is_empty())
+        {
             return self.opaque(&syn::Expr::Call(c.clone()));
         }
         let mark = self.read_before.len();
@@ -4332,6 +4358,7 @@ impl Lowering<'_> {
                     }
                 };
                 for (array, p) in arrays.iter().zip(elem_pats) {
+                    let by_ref = matches!(strip_pat_type(p), Pat::Reference(_));
                     let p = match strip_pat_type(p) {
                         Pat::Reference(r) => strip_pat_type(&r.pat),
                         p => p,
@@ -4360,15 +4387,26 @@ impl Lowering<'_> {
                             return None;
                         }
                     };
-                    let elem = Expr {
-                        kind: ExprKind::Index {
+                    let kind = if self.vars[*array].ty == Ty::Other && !by_ref {
+                        // `for s in shapes` of a slice of another type: `s` is a reference,
+                        // as in Rust (`area(s, ..)` takes `&Shape`).
+                        let (a, i) = (&self.vars[*array].ident, &self.vars[index].ident);
+                        ExprKind::Opaque {
+                            tokens: quote!(&#a[#i]),
+                            refs: vec![*array, index],
+                        }
+                    } else {
+                        ExprKind::Index {
                             var: *array,
                             index: vec![Expr {
                                 kind: ExprKind::Var(index),
                                 span: ident.span(),
                                 end: ident.span(),
                             }],
-                        },
+                        }
+                    };
+                    let elem = Expr {
+                        kind,
                         span: ident.span(),
                         end: ident.span(),
                     };
@@ -4499,6 +4537,117 @@ fn nested_fn_closure(f: &syn::ItemFn) -> Option<syn::ExprClosure> {
         syn::ReturnType::Type(..) => quote!(#output #block),
     };
     syn::parse2(quote!(|#(#params),*| #body)).ok()
+}
+
+/// Rewrites idioms over arrays into forms the lowering follows: `*x.last().unwrap()` (also
+/// `.copied()`/`.cloned()`, `first`) into `x[x.len() - 1]` and `x[0]`, and the maximum or
+/// minimum by `partial_cmp`/`total_cmp` (`xs.iter().copied().max_by(|a, b|
+/// a.partial_cmp(b).unwrap()).unwrap()`) into `.fold(f64::NEG_INFINITY, f64::max)` (or
+/// `INFINITY`, `min`). The fold gives `-inf` for no elements where `max_by` panics.
+struct Idioms;
+
+impl Idioms {
+    /// `recv.method()` with no arguments: `recv`.
+    fn call0<'a>(e: &'a syn::Expr, method: &str) -> Option<&'a syn::Expr> {
+        match strip_parens(e) {
+            syn::Expr::MethodCall(m) if m.method == method && m.args.is_empty() => {
+                Some(&m.receiver)
+            }
+            _ => None,
+        }
+    }
+
+    /// `x.last()` / `x.first()` behind `.unwrap()` (and `.copied()`/`.cloned()` when `owned`).
+    fn end_of(e: &syn::Expr, owned: bool) -> Option<syn::Expr> {
+        let mut inner = Self::call0(e, "unwrap")?;
+        if owned {
+            inner = Self::call0(inner, "copied").or_else(|| Self::call0(inner, "cloned"))?;
+        }
+        if let Some(x) = Self::call0(inner, "last") {
+            return Some(syn::parse_quote_spanned!(e.span()=> #x[#x.len() - 1]));
+        }
+        let x = Self::call0(inner, "first")?;
+        Some(syn::parse_quote_spanned!(e.span()=> #x[0]))
+    }
+
+    /// `it.max_by(|a, b| a.partial_cmp(b).unwrap())` (or `total_cmp`, `min_by`): `it` and
+    /// whether it is the maximum.
+    fn extremum(e: &syn::Expr) -> Option<(&syn::Expr, bool)> {
+        let syn::Expr::MethodCall(m) = strip_parens(e) else {
+            return None;
+        };
+        let max = match m.method.to_string().as_str() {
+            "max_by" => true,
+            "min_by" => false,
+            _ => return None,
+        };
+        let [syn::Expr::Closure(c)] = m.args.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let names: Vec<String> = c
+            .inputs
+            .iter()
+            .map(|p| match p {
+                Pat::Ident(pi) => pi.ident.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        let [a, b] = names.as_slice() else {
+            return None;
+        };
+        let body = match strip_parens(&c.body) {
+            syn::Expr::Block(b) if b.block.stmts.len() == 1 => match &b.block.stmts[0] {
+                syn::Stmt::Expr(e, None) => e,
+                _ => return None,
+            },
+            e => e,
+        };
+        let cmp = Self::call0(body, "unwrap").unwrap_or(body);
+        let syn::Expr::MethodCall(cm) = strip_parens(cmp) else {
+            return None;
+        };
+        let ordered = matches!(cm.method.to_string().as_str(), "partial_cmp" | "total_cmp")
+            && cm.args.len() == 1
+            && cm.receiver.to_token_stream().to_string() == *a
+            && cm.args[0].to_token_stream().to_string() == *b;
+        ordered.then_some((&*m.receiver, max))
+    }
+}
+
+impl VisitMut for Idioms {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        // Outermost first: `*x.last().unwrap()` is rewritten whole, not its `x.last().unwrap()`.
+        let replaced = match &*e {
+            syn::Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Deref(_),
+                expr,
+                ..
+            }) => Self::end_of(expr, false).or_else(|| {
+                let inner = Self::call0(expr, "unwrap")?;
+                let (it, max) = Self::extremum(inner)?;
+                let (start, f) = if max {
+                    (quote!(f64::NEG_INFINITY), quote!(f64::max))
+                } else {
+                    (quote!(f64::INFINITY), quote!(f64::min))
+                };
+                Some(syn::parse_quote_spanned!(e.span()=> #it.copied().fold(#start, #f)))
+            }),
+            other => Self::end_of(other, true).or_else(|| {
+                let inner = Self::call0(other, "unwrap")?;
+                let (it, max) = Self::extremum(inner)?;
+                let (start, f) = if max {
+                    (quote!(f64::NEG_INFINITY), quote!(f64::max))
+                } else {
+                    (quote!(f64::INFINITY), quote!(f64::min))
+                };
+                Some(syn::parse_quote_spanned!(other.span()=> #it.fold(#start, #f)))
+            }),
+        };
+        if let Some(r) = replaced {
+            *e = r;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
 }
 
 /// Puts arrays written out as an iterator's source (`for v in [x, y, z]`, `[a, b].iter().sum()`)

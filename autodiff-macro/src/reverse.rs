@@ -902,9 +902,10 @@ impl Rev<'_> {
                     (Ty::Float, None) if self.needs_exit && self.rest_exits => {
                         out.fwd.push(quote!(let mut #id: f64 = 0.0;));
                     }
+                    // Given a start value: with loops and exits lowered to exit codes, rustc may not
+                    // see that the value of `let r = loop { .. break v; };` is always assigned.
                     (Ty::Float, None) => {
-                        let m = v.mutable.then(|| quote!(mut));
-                        out.fwd.push(quote!(let #m #id: f64;));
+                        out.fwd.push(quote!(let mut #id: f64 = 0.0;));
                     }
                     (Ty::Float, Some(e))
                         if !v.mutable
@@ -952,9 +953,14 @@ impl Rev<'_> {
                                     }
                                 }
                             }
-                            None if self.needs_exit && self.rest_exits => out.fwd.push(
-                                quote!(let mut #id #ty = ::core::default::Default::default();),
-                            ),
+                            // Integers and `bool`s have a default; a type of the user's may not.
+                            None if (self.needs_exit && self.rest_exits)
+                                || (v.mutable && matches!(v.ty, Ty::Int | Ty::Bool)) =>
+                            {
+                                out.fwd.push(
+                                    quote!(let mut #id #ty = ::core::default::Default::default();),
+                                )
+                            }
                             None => out.fwd.push(quote!(let #m #id #ty;)),
                         }
                     }

@@ -1,11 +1,11 @@
 use autodiff::differentiate;
 
+// `*w.first().unwrap()` and `*w.last().unwrap()` are read as indexing; `.get(i)` is not.
 #[differentiate]
 fn f(w: &[f64]) -> f64 {
-    let a = *w.first().unwrap();
+    let a = *w.get(1).unwrap();
     let b = *w.last().unwrap();
-    let squares: Vec<f64> = (0..w.len()).map(|i| w[i] * w[i]).collect();
-    a * b + squares[0]
+    a * b
 }
 
 fn main() {}

@@ -342,7 +342,13 @@ impl Lowering<'_> {
                     let first = start.clone();
                     let s = operand(&start);
                     Some(Chain {
-                        count: syn::parse_quote!((#end).saturating_sub(#s)),
+                        // `usize::try_from`: the end may be an integer of another type
+                        // (`let n = 4;` is an `i32`), and a negative one counts nothing.
+                        count: syn::parse_quote!(
+                            ::core::convert::TryFrom::try_from(#end)
+                                .unwrap_or(0usize)
+                                .saturating_sub(#s)
+                        ),
                         item: Rc::new(move |t| Item::Int(plus(&first, t))),
                         reversed: false,
                     })
@@ -681,6 +687,7 @@ impl Lowering<'_> {
     /// Binds a chain's item at the loop's position to a pattern: `let x = xs[..];` for each
     /// element, the count for an integer, a view for a run of an array.
     pub(super) fn bind_item(&mut self, item: &Item, pat: &Pat, body: &mut Block) -> bool {
+        let by_ref = matches!(strip_pat_type(pat), Pat::Reference(_));
         let pat = match strip_pat_type(pat) {
             Pat::Reference(r) if r.mutability.is_none() => strip_pat_type(&r.pat),
             p => p,
@@ -723,10 +730,24 @@ impl Lowering<'_> {
                 // The value bound, and its type as far as it is known here.
                 let (value, ty) = match item {
                     Item::Elem { array, index } => {
-                        let index = self.lower_expr(index, body);
-                        let kind = ExprKind::Index {
-                            var: *array,
-                            index: vec![index],
+                        let kind = match self.opaque(index) {
+                            // An element of a slice of another type is a reference, as in Rust
+                            // (`shapes.iter().map(|s| area(s, k))` with `area(s: &Shape, ..)`).
+                            ExprKind::Opaque {
+                                tokens: i,
+                                mut refs,
+                            } if self.vars[*array].ty == Ty::Other && !by_ref => {
+                                refs.push(*array);
+                                let a = &self.vars[*array].ident;
+                                ExprKind::Opaque {
+                                    tokens: quote!(&#a[#i]),
+                                    refs,
+                                }
+                            }
+                            _ => ExprKind::Index {
+                                var: *array,
+                                index: vec![self.lower_expr(index, body)],
+                            },
                         };
                         (
                             Expr {
