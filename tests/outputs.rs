@@ -378,3 +378,50 @@ fn calls_in_conditions_reborrows_and_results() {
     assert_close(dr[0], 1.0, 1e-15);
     assert_close(dr[1], 0.5f64.cos(), 1e-15);
 }
+
+/// `fill` and `copy_from_slice` of an array written out, into a `&mut` buffer.
+#[differentiate]
+fn oscillator(p: &[f64], y: &[f64], dy: &mut [f64]) {
+    dy.fill(0.0);
+    dy.copy_from_slice(&[p[0] * y[1], -p[1] * y[0]]);
+}
+
+/// Ranges copied between time steps (`u[1..n - 1].copy_from_slice(&next[1..n - 1])`), a
+/// `fill`, and a method of an integer named like a float one (`rem_euclid`).
+#[differentiate]
+fn heat_with_boundaries(u0: &[f64], k: f64) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    let mut next = vec![0.0; n];
+    for _ in 0..6 {
+        for i in 1..n - 1 {
+            next[i] = u[i] + k * (u[i - 1] - 2.0 * u[i] + u[i + 1]);
+        }
+        u[1..n - 1].copy_from_slice(&next[1..n - 1]);
+    }
+    let mut d = [0.0; 2];
+    oscillator(&[k, 2.0 * k], &u[..2], &mut d);
+    let mut h = vec![1.0; n];
+    h.fill(u[2] * k);
+    let cell = (n as i64 + 3).rem_euclid(4) as f64;
+    u.iter().map(|v| v * v).sum::<f64>() + d[0] * d[1] + h[0] * cell
+}
+
+#[test]
+fn fills_and_range_copies() {
+    let u0 = [0.1, 0.5, 1.0, 0.7, 0.2, 0.3, 0.6];
+    for k in [0.2, 0.35] {
+        check_slice_function(
+            &u0,
+            |u| heat_with_boundaries(u, k),
+            |u, g| heat_with_boundaries_grad(u, g, k).0,
+            |u, d| heat_with_boundaries_jvp(u, d, k, 0.0).1,
+        );
+        let (_, [dk]) = heat_with_boundaries_grad(&u0, &mut [0.0; 7], k);
+        assert_close(
+            dk,
+            numeric_derivative(|k| heat_with_boundaries(&u0, k), k),
+            1e-8,
+        );
+    }
+}

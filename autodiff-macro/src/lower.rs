@@ -2430,6 +2430,49 @@ impl Lowering<'_> {
                 let swapped = self.swap(e).expect("checked");
                 self.lower_expr_stmt(&swapped, out);
             }
+            // `h.fill(x);` of an array of the function: `for k in 0..h.len() { h[k] = x; }`.
+            syn::Expr::MethodCall(m)
+                if m.method == "fill"
+                    && m.args.len() == 1
+                    && self
+                        .local_of(&m.receiver)
+                        .is_some_and(|v| self.is_array_local(v)) =>
+            {
+                let (target, value) = (&m.receiver, &m.args[0]);
+                let fill: syn::Expr = syn::parse_quote_spanned!(m.span()=> {
+                    let __fill_value = #value;
+                    for __k in 0..#target.len() {
+                        #target[__k] = __fill_value;
+                    }
+                });
+                self.lower_expr_stmt(&fill, out);
+            }
+            // `u[1..n - 1].copy_from_slice(&next[1..n - 1]);` (either side a range or whole):
+            // the element loop, its lengths checked as `copy_from_slice` does.
+            syn::Expr::MethodCall(m)
+                if m.method == "copy_from_slice"
+                    && m.args.len() == 1
+                    && (matches!(strip_parens(&m.receiver), syn::Expr::Index(_))
+                        || matches!(strip_parens(&m.args[0]), syn::Expr::Reference(r)
+                            if matches!(strip_parens(&r.expr), syn::Expr::Index(_)))) =>
+            {
+                match (range_of(&m.receiver), range_of(&m.args[0])) {
+                    (Some((dst, d0, d1)), Some((src, s0, s1))) => {
+                        let copy: syn::Expr = syn::parse_quote_spanned!(m.span()=> {
+                            let __dst_start: usize = #d0;
+                            let __len: usize = #d1 - __dst_start;
+                            let __src_start: usize = #s0;
+                            ::core::assert_eq!(__len, #s1 - __src_start,
+                                "copy_from_slice: the ranges have different lengths");
+                            for __k in 0..__len {
+                                #dst[__dst_start + __k] = #src[__src_start + __k];
+                            }
+                        });
+                        self.lower_expr_stmt(&copy, out);
+                    }
+                    _ => self.unsupported(expr),
+                }
+            }
             // `u.copy_from_slice(&next);` of two whole arrays: the copy `u = next`, element by
             // element (its lengths checked, as `copy_from_slice` does).
             syn::Expr::MethodCall(m)
@@ -3498,7 +3541,7 @@ impl Lowering<'_> {
         if name == "fold" && m.args.len() == 2 {
             return self.lower_fold(m, out);
         }
-        if let Some(hint) = rules::unsupported_hint(&name) {
+        if let Some(hint) = rules::unsupported_hint(&name).filter(|_| !integer_receiver(m)) {
             self.errors.at(
                 &m.method,
                 format!("`.{name}()` has no derivative rule: {hint}"),
@@ -4711,6 +4754,10 @@ impl VisitMut for LiteralSources {
             {
                 self.replace(&mut m.receiver)
             }
+            // `dy.copy_from_slice(&[a, b]);`
+            syn::Expr::MethodCall(m) if m.method == "copy_from_slice" && m.args.len() == 1 => {
+                self.replace(&mut m.args[0])
+            }
             _ => {}
         }
         syn::visit_mut::visit_expr_mut(self, e);
@@ -4852,6 +4899,53 @@ fn idents_in(tokens: TokenStream, out: &mut Vec<String>) {
     }
 }
 
+/// An array or a range of it as `copy_from_slice` takes it (`u`, `u[a..b]`, `&next[a..]`):
+/// the array and the bounds of the range (`0` and `u.len()` when not written).
+fn range_of(e: &syn::Expr) -> Option<(syn::Expr, syn::Expr, syn::Expr)> {
+    let e = match strip_parens(e) {
+        syn::Expr::Reference(r) => strip_parens(&r.expr),
+        e => e,
+    };
+    let (array, range) = match e {
+        syn::Expr::Index(i) => match strip_parens(&i.index) {
+            syn::Expr::Range(r) => ((*i.expr).clone(), Some(r.clone())),
+            _ => return None,
+        },
+        syn::Expr::Path(_) => (e.clone(), None),
+        _ => return None,
+    };
+    let start = range
+        .as_ref()
+        .and_then(|r| r.start.clone())
+        .map_or_else(|| syn::parse_quote!(0), |s| *s);
+    let end = match range
+        .as_ref()
+        .and_then(|r| r.end.as_ref().map(|e| (e, &r.limits)))
+    {
+        Some((e, syn::RangeLimits::Closed(_))) => syn::parse_quote!(#e + 1),
+        Some((e, _)) => (**e).clone(),
+        None => syn::parse_quote!(#array.len()),
+    };
+    Some((array, start, end))
+}
+
+/// Whether a method call's receiver is visibly an integer (`(i as i64).rem_euclid(8)`, `7.pow(2)`):
+/// its method is not a float's, whatever its name.
+fn integer_receiver(m: &syn::ExprMethodCall) -> bool {
+    fn integer(e: &syn::Expr) -> bool {
+        match strip_parens(e) {
+            syn::Expr::Cast(c) => classify_type(&c.ty) == Ty::Int,
+            syn::Expr::Lit(l) => matches!(l.lit, syn::Lit::Int(_)),
+            // Rust adds no float to an integer literal: either side says it.
+            syn::Expr::Binary(b) => integer(&b.left) || integer(&b.right),
+            syn::Expr::Unary(u) => integer(&u.expr),
+            syn::Expr::MethodCall(m) => m.method == "len" && m.args.is_empty(),
+            _ => false,
+        }
+    }
+    integer(&m.receiver)
+}
+
 /// Renames locals inside an opaque expression and records which it mentions.
 struct Renamer<'a, 'e> {
     cx: &'a mut Lowering<'e>,
@@ -4862,7 +4956,8 @@ struct Renamer<'a, 'e> {
 
 impl VisitMut for Renamer<'_, '_> {
     fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {
-        if let Some(hint) = rules::unsupported_hint(&m.method.to_string()) {
+        let hint = rules::unsupported_hint(&m.method.to_string()).filter(|_| !integer_receiver(m));
+        if let Some(hint) = hint {
             self.cx.errors.at(
                 &m.method,
                 format!("`.{}()` has no derivative rule: {hint}", m.method),

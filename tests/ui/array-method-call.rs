@@ -7,7 +7,7 @@ fn reset(w: &[f64], n: usize) -> f64 {
     for i in 0..n {
         h[i] = w[i] * w[i];
     }
-    h.fill(0.5);
+    h.reverse();
     for i in 0..n {
         s += h[i] * w[i];
     }
