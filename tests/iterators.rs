@@ -720,3 +720,25 @@ fn ends_and_extrema_of_slices() {
         |x, d| ends_and_extrema_jvp(x, d).1,
     );
 }
+
+/// Inclusive ranges and untyped bounds collected into vectors.
+#[differentiate]
+fn collected_ranges(x: f64, n: usize) -> f64 {
+    let m = 3;
+    let terms: Vec<f64> = (0..=n)
+        .map(|k| x.powi(k as i32) / (k as f64 + 1.0))
+        .collect();
+    let scaled = (1..=m).map(|k| x * k as f64).collect::<Vec<f64>>();
+    let none: Vec<f64> = (m - 1..=m - 2).map(|k| x * k as f64).collect();
+    terms.iter().sum::<f64>() + scaled[2] + none.len() as f64
+}
+
+#[test]
+fn inclusive_and_untyped_ranges_collected() {
+    for n in [0, 3] {
+        let (v, [d]) = collected_ranges_grad(0.5, n);
+        assert_close(v, collected_ranges(0.5, n), 1e-15);
+        assert_close(d, numeric_derivative(|x| collected_ranges(x, n), 0.5), 1e-8);
+        assert_close(collected_ranges_jvp(0.5, 1.0, n).1, d, 1e-14);
+    }
+}

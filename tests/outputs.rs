@@ -425,3 +425,65 @@ fn fills_and_range_copies() {
         );
     }
 }
+
+/// A whole array assigned through a `&mut [f64; 3]` (`*out = [r, g, b];`).
+#[differentiate]
+fn shade(k: f64, out: &mut [f64; 3]) {
+    let (r, g, b) = (k.sin(), k * k, k.exp());
+    *out = [r, g, b];
+    out[1] += out[0];
+}
+
+#[differentiate]
+fn shaded_total(k: f64) -> f64 {
+    let mut c = [0.0; 3];
+    shade(k, &mut c);
+    c[0] + 2.0 * c[1] + 3.0 * c[2]
+}
+
+#[test]
+fn whole_array_through_a_mut_reference() {
+    let (v, [d]) = shaded_total_grad(0.4);
+    let want = |k: f64| k.sin() + 2.0 * (k * k + k.sin()) + 3.0 * k.exp();
+    assert_close(v, want(0.4), 1e-15);
+    assert_close(d, 3.0 * 0.4f64.cos() + 1.6 + 3.0 * 0.4f64.exp(), 1e-14);
+    assert_close(shaded_total_jvp(0.4, 1.0).1, d, 1e-14);
+}
+
+/// `for x in &mut buf`, `let [a, b] = *p;`, `*s.last_mut().unwrap() = ..`, a swap of two
+/// elements of two arrays, a copy of a whole array into a range, and a name ending in `_`.
+#[differentiate]
+fn spring_(p: &[f64; 2], s: &mut [f64; 4]) -> f64 {
+    let [a, b] = *p;
+    let [x, v, _, _] = *s;
+    for y in &mut *s {
+        *y *= 0.5;
+    }
+    *s.last_mut().unwrap() = a * x;
+    a * b + v
+}
+
+#[differentiate]
+fn mixed_places(w: &[f64]) -> f64 {
+    let mut buf = w.to_vec();
+    for x in &mut buf {
+        *x *= 0.5 + *x;
+    }
+    let mut s = [w[0], w[1], w[2], 1.0];
+    let e = spring_(&[w[1], w[2]], &mut s);
+    let mut b = [w[2], w[0] * w[0]];
+    std::mem::swap(&mut s[0], &mut b[1]);
+    let lit = [w[1], b[0]];
+    buf[1..3].copy_from_slice(&lit);
+    buf[0] * buf[1] + buf[2] + e + s[3] * s[0] + b[1]
+}
+
+#[test]
+fn places_written_through_references() {
+    check_slice_function(
+        &[0.3, -0.7, 1.2],
+        mixed_places,
+        mixed_places_grad,
+        |w, d| mixed_places_jvp(w, d).1,
+    );
+}

@@ -18,7 +18,7 @@ impl Generated {
     pub fn full(&self) -> TokenStream {
         let (head, body) = (&self.head, &self.body);
         quote! {
-            #[allow(dead_code, clippy::all, clippy::pedantic)]
+            #[allow(dead_code, non_snake_case, clippy::all, clippy::pedantic)]
             #head { #body }
         }
     }
@@ -28,7 +28,7 @@ impl Generated {
     pub fn stub(&self) -> TokenStream {
         let head = &self.head;
         quote! {
-            #[allow(unused_variables, unreachable_code)]
+            #[allow(unused_variables, unreachable_code, non_snake_case)]
             #head {
                 ::core::unreachable!("`#[differentiate]` reported an error for this function")
             }

@@ -1026,6 +1026,23 @@ impl Lowering<'_> {
             Pat::Type(pt) => (&*pt.pat, Some((*pt.ty).clone())),
             p => (p, None),
         };
+        // `let [a, b] = *p;` of an array reference is `let [a, b] = p;`.
+        if let (Pat::Slice(_), Some(init)) = (pat, &local.init) {
+            if let syn::Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Deref(_),
+                expr,
+                ..
+            }) = strip_parens(&init.expr)
+            {
+                if self.local_of(expr).is_some() {
+                    let mut plain = local.clone();
+                    if let Some(i) = plain.init.as_mut() {
+                        i.expr = expr.clone();
+                    }
+                    return self.lower_local(&plain, out);
+                }
+            }
+        }
         if let (Pat::Ident(pi), Some(init)) = (pat, &local.init) {
             if let syn::Expr::Closure(c) = strip_parens(&init.expr) {
                 self.define_closure(pi, c);
@@ -2140,6 +2157,33 @@ impl Lowering<'_> {
                 if !(names.ends_with(&["mem".into(), "swap".into()])) {
                     return None;
                 }
+                // `swap(&mut a[i], &mut b[j])` of two elements: their indices first, then the
+                // three assignments.
+                let element = |a: &syn::Expr| match strip_parens(a) {
+                    syn::Expr::Reference(r) if r.mutability.is_some() => {
+                        match strip_parens(&r.expr) {
+                            syn::Expr::Index(i) if self.local_of(&i.expr).is_some() => {
+                                Some(((*i.expr).clone(), (*i.index).clone()))
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let (Some((a, i)), Some((b, j))) = (element(&c.args[0]), element(&c.args[1])) {
+                    let (ti, tj, t) = (
+                        Ident::new("__swap_i", Span::call_site()),
+                        Ident::new("__swap_j", Span::call_site()),
+                        Ident::new("__swapped", Span::call_site()),
+                    );
+                    return Some(syn::parse_quote!({
+                        let #ti = #i;
+                        let #tj = #j;
+                        let #t = #a[#ti];
+                        #a[#ti] = #b[#tj];
+                        #b[#tj] = #t;
+                    }));
+                }
                 let place = |a: &syn::Expr| match strip_parens(a) {
                     syn::Expr::Reference(r) if r.mutability.is_some() => {
                         match strip_parens(&r.expr) {
@@ -2316,6 +2360,23 @@ impl Lowering<'_> {
             {
                 self.lower_store(&b.left, compound_op(&b.op), &b.right, b.span(), out)
             }
+            // `*out = [r, g, b];` through a `&mut` array parameter: the assignment `out = ..`.
+            syn::Expr::Assign(a)
+                if matches!(strip_parens(&a.left), syn::Expr::Unary(syn::ExprUnary {
+                        op: syn::UnOp::Deref(_), expr, ..
+                    }) if self.lent_output(expr).is_some()) =>
+            {
+                let syn::Expr::Unary(u) = strip_parens(&a.left) else {
+                    unreachable!("matched above")
+                };
+                let plain = syn::ExprAssign {
+                    left: u.expr.clone(),
+                    ..a.clone()
+                };
+                if !self.lower_array_assign(&plain, out) {
+                    self.unsupported(expr);
+                }
+            }
             syn::Expr::Assign(a) if self.lower_array_assign(a, out) => {}
             syn::Expr::Assign(a) => {
                 if let Some(var) = self.assign_target(&a.left) {
@@ -2462,7 +2523,7 @@ impl Lowering<'_> {
                             let __dst_start: usize = #d0;
                             let __len: usize = #d1 - __dst_start;
                             let __src_start: usize = #s0;
-                            ::core::assert_eq!(__len, #s1 - __src_start,
+                            assert_eq!(__len, #s1 - __src_start,
                                 "copy_from_slice: the ranges have different lengths");
                             for __k in 0..__len {
                                 #dst[__dst_start + __k] = #src[__src_start + __k];
@@ -3431,15 +3492,22 @@ impl Lowering<'_> {
                     .at(&m, format!("`.{name}()` takes {expected} argument(s)"));
                 return ExprKind::Lit(syn::parse_quote!(0.0));
             }
+            // The receiver is read before the arguments (which a call lending `&mut` must not
+            // change: `v[0].max(halve(&mut v))`).
+            let mark = self.read_before.len();
             let mut args = vec![self.lower_expr(&m.receiver, out)];
+            collect_refs(&args[0], &mut self.read_before);
             let mut int_arg = None;
             for (i, a) in m.args.iter().enumerate() {
                 if rule.int_arg && i + 1 == m.args.len() {
                     int_arg = Some(Box::new(self.lower_expr(a, out)));
                 } else {
-                    args.push(self.lower_expr(a, out));
+                    let arg = self.lower_expr(a, out);
+                    collect_refs(&arg, &mut self.read_before);
+                    args.push(arg);
                 }
             }
+            self.read_before.truncate(mark);
             return ExprKind::Rule {
                 rule,
                 args,
@@ -3580,15 +3648,19 @@ impl Lowering<'_> {
                     );
                     return ExprKind::Lit(syn::parse_quote!(0.0));
                 }
+                let mark = self.read_before.len();
                 let mut args = Vec::new();
                 let mut int_arg = None;
                 for (i, a) in c.args.iter().enumerate() {
                     if rule.int_arg && i + 1 == c.args.len() {
                         int_arg = Some(Box::new(self.lower_expr(a, out)));
                     } else {
-                        args.push(self.lower_expr(a, out));
+                        let arg = self.lower_expr(a, out);
+                        collect_refs(&arg, &mut self.read_before);
+                        args.push(arg);
                     }
                 }
+                self.read_before.truncate(mark);
                 return ExprKind::Rule {
                     rule,
                     args,
@@ -3748,6 +3820,24 @@ impl Lowering<'_> {
     }
 
     fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Block) {
+        // `for x in &mut buf` is `for x in buf.iter_mut()`.
+        if let syn::Expr::Reference(r) = strip_parens(&f.expr) {
+            let inner = match strip_parens(&r.expr) {
+                syn::Expr::Unary(syn::ExprUnary {
+                    op: syn::UnOp::Deref(_),
+                    expr,
+                    ..
+                }) => &**expr,
+                e => e,
+            };
+            if r.mutability.is_some() && self.local_of(inner).is_some() {
+                let walked = syn::ExprForLoop {
+                    expr: Box::new(syn::parse_quote_spanned!(f.expr.span()=> #inner.iter_mut())),
+                    ..f.clone()
+                };
+                return self.lower_for(&walked, out);
+            }
+        }
         let label = f.label.as_ref().map(|l| l.name.clone());
         let Some((source_expr, stages)) = self.mapped_source(&f.expr, "a `for` loop") else {
             return;
@@ -4606,10 +4696,10 @@ impl Idioms {
         if owned {
             inner = Self::call0(inner, "copied").or_else(|| Self::call0(inner, "cloned"))?;
         }
-        if let Some(x) = Self::call0(inner, "last") {
+        if let Some(x) = Self::call0(inner, "last").or_else(|| Self::call0(inner, "last_mut")) {
             return Some(syn::parse_quote_spanned!(e.span()=> #x[#x.len() - 1]));
         }
-        let x = Self::call0(inner, "first")?;
+        let x = Self::call0(inner, "first").or_else(|| Self::call0(inner, "first_mut"))?;
         Some(syn::parse_quote_spanned!(e.span()=> #x[0]))
     }
 
@@ -4955,6 +5045,20 @@ struct Renamer<'a, 'e> {
 }
 
 impl VisitMut for Renamer<'_, '_> {
+    fn visit_expr_call_mut(&mut self, c: &mut syn::ExprCall) {
+        // Inside an expression the macro does not look into, a call that changes an array
+        // would change it unseen.
+        if self.cx.closure_called(c).is_none() && self.cx.lends_array(c) {
+            self.cx.errors.at(
+                &*c,
+                "this call changes an array (`&mut`) inside an expression `#[differentiate]` \
+                 does not look into: make the call in a `let` of its own before it",
+            );
+            self.silenced = true;
+        }
+        syn::visit_mut::visit_expr_call_mut(self, c);
+    }
+
     fn visit_expr_method_call_mut(&mut self, m: &mut syn::ExprMethodCall) {
         let hint = rules::unsupported_hint(&m.method.to_string()).filter(|_| !integer_receiver(m));
         if let Some(hint) = hint {

@@ -320,7 +320,7 @@ pub fn pullback_fn(f: &Function) -> TokenStream {
         #[doc = #doc]
         #[doc(hidden)]
         #[inline]
-        #[allow(dead_code, unused_mut, unused_assignments, unused_variables, unused_parens, unreachable_code, clippy::all, clippy::pedantic)]
+        #[allow(dead_code, non_snake_case, unused_mut, unused_assignments, unused_variables, unused_parens, unreachable_code, clippy::all, clippy::pedantic)]
         #vis fn #name #lifetime(#(#params),*)
             -> (#ret_ty, impl Fn(#adj_ty, #(#buffer_tys),*) -> (#(#out_tys,)*) #bound)
         {
@@ -388,7 +388,7 @@ fn custom_pullback(f: &Function) -> TokenStream {
 
         #[doc(hidden)]
         #[inline]
-        #[allow(dead_code, clippy::all, clippy::pedantic)]
+        #[allow(dead_code, non_snake_case, clippy::all, clippy::pedantic)]
         #vis fn #name(#(#params),*) -> (f64, impl Fn(f64) -> (#(#out_tys,)*)) {
             #body
         }

@@ -353,6 +353,21 @@ impl Lowering<'_> {
                         reversed: false,
                     })
                 }
+                // `(a..=b).map(|i| ..)`.
+                (Some(start), Some(end), syn::RangeLimits::Closed(_)) => {
+                    let start = self.chain_temp(start, start.span(), out);
+                    let first = start.clone();
+                    let s = operand(&start);
+                    Some(Chain {
+                        count: syn::parse_quote!(
+                            ::core::convert::TryFrom::try_from(#end + 1)
+                                .unwrap_or(0usize)
+                                .saturating_sub(#s)
+                        ),
+                        item: Rc::new(move |t| Item::Int(plus(&first, t))),
+                        reversed: false,
+                    })
+                }
                 _ => None,
             },
             source => self.chain(source, out, &mut failed),
