@@ -4750,32 +4750,26 @@ impl Idioms {
 impl VisitMut for Idioms {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         // Outermost first: `*x.last().unwrap()` is rewritten whole, not its `x.last().unwrap()`.
-        let replaced = match &*e {
+        // `*it.max_by(..).unwrap()` walks references (`.copied()` first); `it` of a
+        // `.copied()` chain walks values.
+        let (inner, deref) = match &*e {
             syn::Expr::Unary(syn::ExprUnary {
                 op: syn::UnOp::Deref(_),
                 expr,
                 ..
-            }) => Self::end_of(expr, false).or_else(|| {
-                let inner = Self::call0(expr, "unwrap")?;
-                let (it, max) = Self::extremum(inner)?;
-                let (start, f) = if max {
-                    (quote!(f64::NEG_INFINITY), quote!(f64::max))
-                } else {
-                    (quote!(f64::INFINITY), quote!(f64::min))
-                };
-                Some(syn::parse_quote_spanned!(e.span()=> #it.copied().fold(#start, #f)))
-            }),
-            other => Self::end_of(other, true).or_else(|| {
-                let inner = Self::call0(other, "unwrap")?;
-                let (it, max) = Self::extremum(inner)?;
-                let (start, f) = if max {
-                    (quote!(f64::NEG_INFINITY), quote!(f64::max))
-                } else {
-                    (quote!(f64::INFINITY), quote!(f64::min))
-                };
-                Some(syn::parse_quote_spanned!(other.span()=> #it.fold(#start, #f)))
-            }),
+            }) => (&**expr, true),
+            other => (other, false),
         };
+        let replaced = Self::end_of(inner, !deref).or_else(|| {
+            let (it, max) = Self::extremum(Self::call0(inner, "unwrap")?)?;
+            let (start, f) = if max {
+                (quote!(f64::NEG_INFINITY), quote!(f64::max))
+            } else {
+                (quote!(f64::INFINITY), quote!(f64::min))
+            };
+            let copied = deref.then(|| quote!(.copied()));
+            Some(syn::parse_quote_spanned!(e.span()=> #it #copied.fold(#start, #f)))
+        });
         if let Some(r) = replaced {
             *e = r;
         }

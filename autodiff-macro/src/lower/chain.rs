@@ -337,30 +337,20 @@ impl Lowering<'_> {
         let chain = match strip_parens(source) {
             // `(a..b).map(|i| ..)`: the integers of the range.
             syn::Expr::Range(r) => match (&r.start, &r.end, &r.limits) {
-                (Some(start), Some(end), syn::RangeLimits::HalfOpen(_)) => {
+                // `(a..b).map(..)` and `(a..=b).map(..)`.
+                (Some(start), Some(end), limits) => {
                     let start = self.chain_temp(start, start.span(), out);
                     let first = start.clone();
                     let s = operand(&start);
+                    let end: syn::Expr = match limits {
+                        syn::RangeLimits::HalfOpen(_) => (**end).clone(),
+                        syn::RangeLimits::Closed(_) => syn::parse_quote!(#end + 1),
+                    };
                     Some(Chain {
                         // `usize::try_from`: the end may be an integer of another type
                         // (`let n = 4;` is an `i32`), and a negative one counts nothing.
                         count: syn::parse_quote!(
                             ::core::convert::TryFrom::try_from(#end)
-                                .unwrap_or(0usize)
-                                .saturating_sub(#s)
-                        ),
-                        item: Rc::new(move |t| Item::Int(plus(&first, t))),
-                        reversed: false,
-                    })
-                }
-                // `(a..=b).map(|i| ..)`.
-                (Some(start), Some(end), syn::RangeLimits::Closed(_)) => {
-                    let start = self.chain_temp(start, start.span(), out);
-                    let first = start.clone();
-                    let s = operand(&start);
-                    Some(Chain {
-                        count: syn::parse_quote!(
-                            ::core::convert::TryFrom::try_from(#end + 1)
                                 .unwrap_or(0usize)
                                 .saturating_sub(#s)
                         ),
